@@ -1,0 +1,72 @@
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CLUSTER ?= kwok
+export CLUSTER
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(BIN)/python: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+.PHONY: venv
+venv: $(BIN)/python ## Create .venv with the project and its dev tools
+
+.PHONY: k8s-bin
+k8s-bin: ## Build (or reuse) the pinned Kubernetes, etcd and kwok binaries
+	@hack/k8s-bin.sh
+
+.PHONY: cluster
+cluster: ## Start the local cluster (CLUSTER=kwok default, or kind); idempotent
+	@hack/cluster.sh up
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local cluster and remove its state
+	@hack/cluster.sh down
+
+.PHONY: cluster-status
+cluster-status: ## Say whether the local cluster runs; nodes and versions
+	@hack/cluster.sh status
+
+.PHONY: lint
+lint: venv ## ruff (lint and format check) and import-linter
+	$(BIN)/ruff check operator tests
+	$(BIN)/ruff format --check operator tests
+	$(BIN)/lint-imports
+
+.PHONY: typecheck
+typecheck: venv ## mypy --strict
+	$(BIN)/mypy --strict
+
+.PHONY: test-unit
+test-unit: venv ## Unit tests (no cluster)
+	$(BIN)/pytest tests/unit
+
+.PHONY: test-e2e
+test-e2e: venv ## End-to-end tests on the local cluster (started if needed)
+	$(BIN)/pytest tests/e2e
+
+.PHONY: test
+test: lint typecheck test-unit test-e2e ## Everything CI runs: lint, types, unit and e2e tests
+
+.PHONY: demo
+demo: venv cluster ## Bring up the local cluster and show what runs on it
+	@hack/demo.sh
+
+.PHONY: fmt
+fmt: venv ## Format the code
+	$(BIN)/ruff format operator tests
+	$(BIN)/ruff check --fix operator tests
+
+.PHONY: clean
+clean: ## Remove the venv and caches (not the binary cache in ~/.cache/rerunnable)
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

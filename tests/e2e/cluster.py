@@ -1,0 +1,40 @@
+"""Access to the local cluster of DESIGN.md §4 (hack/cluster.sh)."""
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["REPO", "Cluster", "ensure_cluster"]
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Cluster:
+    kubeconfig: Path
+    bin_dir: Path
+
+    def kubectl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(self.bin_dir / "kubectl"), "--kubeconfig", str(self.kubeconfig), *args],
+            check=check,
+            capture_output=True,
+            text=True,
+        )
+
+
+def ensure_cluster() -> Cluster:
+    """Start the local cluster unless it already runs; raise if it cannot start.
+
+    A missing cluster is an error, never a reason to skip: the e2e tests exist
+    to run against a real API server.
+    """
+    bin_dir = subprocess.run(
+        [str(REPO / "hack" / "k8s-bin.sh")], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    up = subprocess.run([str(REPO / "hack" / "cluster.sh"), "up"], capture_output=True, text=True)
+    if up.returncode != 0:
+        raise RuntimeError(f"the local cluster did not start:\n{up.stdout}\n{up.stderr}")
+    os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+    return Cluster(kubeconfig=REPO / ".cluster" / "kubeconfig", bin_dir=Path(bin_dir))

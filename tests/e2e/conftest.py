@@ -1,0 +1,67 @@
+"""Fixtures for end-to-end tests on the real local cluster."""
+
+import re
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from lightkube import Client, KubeConfig
+from lightkube.core.exceptions import ApiError
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import Namespace, ServiceAccount
+
+from tests.e2e.cluster import REPO, Cluster, ensure_cluster
+from tests.e2e.waiting import wait_until
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.is_relative_to(REPO / "tests" / "e2e"):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Cluster:
+    cluster = ensure_cluster()
+    install_crds(cluster)
+    return cluster
+
+
+def install_crds(cluster: Cluster) -> None:
+    crds = sorted((REPO / "crds").glob("*.yaml"))
+    if not crds:
+        return
+    files = [arg for crd in crds for arg in ("-f", str(crd))]
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", *files)
+    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", *files)
+
+
+@pytest.fixture(scope="session")
+def kube(cluster: Cluster) -> Iterator[Client]:
+    with Client(
+        config=KubeConfig.from_file(cluster.kubeconfig), field_manager="e2e-tests"
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def namespace(kube: Client, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A namespace of the test's own, deleted after it."""
+    base = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-")[:40].rstrip("-")
+    name = f"{base}-{uuid.uuid4().hex[:6]}"
+    kube.create(Namespace(metadata=ObjectMeta(name=name)))
+
+    # Pods cannot be created before the controller manager made the namespace's
+    # default ServiceAccount; waiting here keeps that delay out of every test.
+    def has_default_service_account() -> bool:
+        try:
+            kube.get(ServiceAccount, "default", namespace=name)
+        except ApiError as e:
+            if e.status.code == 404:
+                return False
+            raise
+        return True
+
+    wait_until(has_default_service_account, timeout=60, what=f"ServiceAccount {name}/default")
+    yield name
+    kube.delete(Namespace, name)
