@@ -124,12 +124,36 @@ up() {
   status
 }
 
+# kwokctl signals the components and returns; wait until they have exited so
+# that "down" means no process is left (SIGKILL after a deadline).
+wait_exited() {
+  local deadline=$((SECONDS + 30)) pid alive
+  while true; do
+    alive=()
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive+=("$pid"); done
+    ((${#alive[@]} == 0)) && return 0
+    if ((SECONDS >= deadline)); then
+      log "killing components that did not stop: ${alive[*]}"
+      kill -9 "${alive[@]}" 2>/dev/null || true
+      return 0
+    fi
+    sleep 0.2
+  done
+}
+
 down() {
+  local pids=() f
+  for f in "$KWOK_WORKDIR/clusters/$name"/pids/*.pid; do
+    [[ -f "$f" ]] && pids+=("$(<"$f")")
+  done
   if kwokctl get clusters 2>/dev/null | grep -qx "$name"; then
-    kwokctl delete cluster --name "$name" >&2
+    kwokctl delete cluster --name "$name" >"$state/delete.log" 2>&1 ||
+      die "kwokctl could not delete the cluster: $(cat "$state/delete.log")"
+    log "stopped cluster '$name'"
   else
     log "no cluster '$name'"
   fi
+  ((${#pids[@]} == 0)) || wait_exited "${pids[@]}"
   rm -rf "$kubeconfig" "$KWOK_WORKDIR"
 }
 
