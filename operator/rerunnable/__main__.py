@@ -1,6 +1,12 @@
-"""Command line entry point: `rerunnable` and `python -m rerunnable`."""
+"""Command line entry point: `rerunnable` and `python -m rerunnable`.
+
+Starts the operator against the current kubeconfig (KUBECONFIG, then
+~/.kube/config, then the in-cluster service account), watching all namespaces
+or the ones given.
+"""
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -9,14 +15,50 @@ from rerunnable import __version__
 __all__ = ["main"]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="rerunnable",
         description="Kubernetes operator for RerunnableJobs (rerunnable.dev/v1alpha1).",
+        epilog="Example: rerunnable --namespace team-a --namespace team-b",
     )
     parser.add_argument("--version", action="version", version=f"rerunnable {__version__}")
-    parser.parse_args(argv)
-    parser.print_help()
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument(
+        "-n",
+        "--namespace",
+        action="append",
+        default=[],
+        help="watch this namespace (repeat for several; default: all namespaces)",
+    )
+    scope.add_argument(
+        "-A", "--all-namespaces", action="store_true", help="watch all namespaces (the default)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+    parser.add_argument(
+        "--liveness",
+        metavar="URL",
+        default=None,
+        help="serve a liveness probe, e.g. http://0.0.0.0:8080/healthz",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    import kopf
+
+    import rerunnable.handlers  # noqa: F401  (registers the handlers)
+
+    kopf.run(
+        standalone=True,
+        clusterwide=not args.namespace,
+        namespaces=args.namespace,
+        liveness_endpoint=args.liveness,
+    )
     return 0
 
 

@@ -1,0 +1,332 @@
+"""The rerunnable.dev/v1alpha1 API: RerunnableJob and Execution.
+
+These pydantic models are the single source of truth for both kinds: the
+operator reads and writes objects through them, and `rerunnable.crdgen` turns
+them into the CRDs under `crds/` (descriptions, defaults, enums, CEL rules).
+Field descriptions are what `kubectl explain` shows.
+"""
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+__all__ = [
+    "TERMINAL_PHASES",
+    "ConcurrencyPolicy",
+    "Condition",
+    "ExecutionPhase",
+    "ExecutionProgress",
+    "ExecutionSpec",
+    "ExecutionStatus",
+    "ExecutionSummary",
+    "JobTemplate",
+    "JobTemplateMetadata",
+    "MissedRunPolicy",
+    "RerunnableJobSpec",
+    "RerunnableJobStatus",
+    "SkippedRun",
+    "Trigger",
+    "rfc3339",
+    "to_wire",
+]
+
+# Marks a field whose schema crdgen takes from the Kubernetes OpenAPI document.
+KUBERNETES_SCHEMA = "x-rerunnable-kubernetes-schema"
+CEL = "x-kubernetes-validations"
+
+
+def _rules(*rules: tuple[str, str]) -> dict[str, Any]:
+    """CEL validation rules (rule, message) for the model's schema."""
+    return {CEL: [{"rule": rule, "message": message} for rule, message in rules]}
+
+
+def rfc3339(t: datetime) -> str:
+    """`2026-11-22T03:00:00Z`: UTC, whole seconds, as Kubernetes writes times."""
+    return t.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _wire_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return rfc3339(value)
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: _wire_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_wire_value(v) for v in value]
+    return value
+
+
+def to_wire(model: BaseModel) -> dict[str, Any]:
+    """The model as the API server takes it: camelCase, UTC times in whole seconds.
+
+    Unset optional fields are sent as null, so that a merge patch clears them.
+    """
+    result: dict[str, Any] = _wire_value(model.model_dump(by_alias=True, mode="python"))
+    return result
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore"
+    )
+
+
+class ConcurrencyPolicy(StrEnum):
+    ALLOW = "Allow"
+    FORBID = "Forbid"
+    REPLACE = "Replace"
+    QUEUE = "Queue"
+
+
+class MissedRunPolicy(StrEnum):
+    LATEST = "Latest"
+    ALL = "All"
+    SKIP = "Skip"
+
+
+class Trigger(StrEnum):
+    SCHEDULE = "Schedule"
+    MANUAL = "Manual"
+    RETRY = "Retry"
+    BACKFILL = "Backfill"
+
+
+class ExecutionPhase(StrEnum):
+    PENDING = "Pending"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    INTERRUPTED = "Interrupted"
+
+
+TERMINAL_PHASES = frozenset(
+    {ExecutionPhase.SUCCEEDED, ExecutionPhase.FAILED, ExecutionPhase.INTERRUPTED}
+)
+
+
+class Condition(_Model):
+    """A status condition, shaped like metav1.Condition."""
+
+    type: str = Field(description="Type of the condition, e.g. Ready or Suspended.")
+    status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
+    reason: str = Field(description="One CamelCase word saying why, e.g. InvalidSchedule.")
+    message: str = Field(default="", description="What a person needs to know, in a sentence.")
+    last_transition_time: datetime | None = Field(
+        default=None, description="When the status last changed."
+    )
+    observed_generation: int | None = Field(
+        default=None, description="The .metadata.generation the condition was computed from."
+    )
+
+
+class JobTemplateMetadata(_Model):
+    """Labels and annotations copied onto every Job this RerunnableJob creates."""
+
+    labels: dict[str, str] | None = Field(default=None, description="Labels for the Job.")
+    annotations: dict[str, str] | None = Field(default=None, description="Annotations for the Job.")
+
+
+class JobTemplate(_Model):
+    """The Job to create for every run, exactly as in a CronJob's jobTemplate."""
+
+    metadata: JobTemplateMetadata | None = Field(
+        default=None, description="Labels and annotations of the Job."
+    )
+    spec: dict[str, Any] = Field(
+        description="Specification of the Job (batch/v1 JobSpec), copied into each run's Job.",
+        json_schema_extra={KUBERNETES_SCHEMA: "io.k8s.api.batch.v1.JobSpec"},
+    )
+
+
+class RerunnableJobSpec(_Model):
+    """Configuration of a job that runs on schedules and on demand; a superset of CronJob's spec."""
+
+    model_config = ConfigDict(
+        json_schema_extra=_rules(
+            (
+                "!(has(self.schedule) && has(self.schedules))",
+                "set either schedule or schedules, not both",
+            ),
+        )
+    )
+
+    schedule: str | None = Field(
+        default=None,
+        description=(
+            "Cron schedule: 5 fields, @hourly-style macros, or Jenkins-style H (a stable "
+            "per-object value, e.g. 'H 3 * * *'). Leave out (with schedules) for a job that "
+            "only runs on demand."
+        ),
+    )
+    schedules: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=20,
+        description="Several cron schedules; runs at every slot of each. Excludes schedule.",
+    )
+    time_zone: str | None = Field(
+        default=None,
+        description=(
+            "IANA time zone the schedules are read in (default UTC). A local time skipped by a "
+            "DST change runs once at the next valid instant; a repeated one runs once."
+        ),
+    )
+    concurrency_policy: ConcurrencyPolicy = Field(
+        default=ConcurrencyPolicy.ALLOW,
+        description=(
+            "What to do when a run is due while another is active: Allow (run both), Forbid "
+            "(skip the new run, with a Warning event), Replace (interrupt the active run), "
+            "Queue (hold at most one pending run and start it when the active one ends)."
+        ),
+    )
+    starting_deadline_seconds: int | None = Field(
+        default=None,
+        ge=0,
+        description="A scheduled run that cannot start within this many seconds of its time is "
+        "missed, as in CronJob.",
+    )
+    missed_run_policy: MissedRunPolicy = Field(
+        default=MissedRunPolicy.LATEST,
+        description=(
+            "Slots missed while the operator was down: Latest (run the most recent one, as "
+            "CronJob), All (run each one inside the starting deadline window, at most 100), "
+            "Skip (run none)."
+        ),
+    )
+    suspend: bool = Field(default=False, description="Start no scheduled runs while true.")
+    suspend_until: datetime | None = Field(
+        default=None,
+        description="Start no scheduled runs before this time (RFC 3339); resumes by itself.",
+    )
+    successful_jobs_history_limit: int = Field(
+        default=3, ge=0, description="Succeeded Executions (with their Jobs) to keep."
+    )
+    failed_jobs_history_limit: int = Field(
+        default=1, ge=0, description="Failed and interrupted Executions (with their Jobs) to keep."
+    )
+    job_template: JobTemplate = Field(
+        description="The Job to create for each run; copied at trigger time."
+    )
+
+
+class ExecutionSummary(_Model):
+    """One line of run history, newest first."""
+
+    name: str = Field(description="Name of the Execution (and of its Job).")
+    trigger: Trigger = Field(description="What started the run.")
+    phase: ExecutionPhase = Field(description="Phase of the Execution.")
+    start_time: datetime | None = Field(default=None, description="When the Job started.")
+    completion_time: datetime | None = Field(default=None, description="When the run ended.")
+
+
+class SkippedRun(_Model):
+    """The most recent run that was due but not started."""
+
+    time: datetime = Field(description="When it was skipped.")
+    trigger: Trigger = Field(description="Schedule or Manual.")
+    scheduled_time: datetime | None = Field(default=None, description="The slot, if scheduled.")
+    token: str | None = Field(default=None, description="The token, if manual.")
+    reason: str = Field(description="Why, e.g. ConcurrencyForbidden, QueueFull, MissedDeadline.")
+    message: str = Field(default="", description="Details.")
+
+
+class RerunnableJobStatus(_Model):
+    """Current state, rebuilt from the world on every pass; the history lives in Executions."""
+
+    observed_generation: int | None = Field(default=None, description="Last generation handled.")
+    conditions: list[Condition] = Field(
+        default_factory=list, description="Ready and Suspended, with reasons."
+    )
+    schedule_text: str | None = Field(
+        default=None, description="The schedules as shown by kubectl get."
+    )
+    active: list[str] = Field(
+        default_factory=list, description="Executions pending or running, oldest first."
+    )
+    active_count: int = Field(default=0, description="Number of active Executions.")
+    last_schedule_time: datetime | None = Field(
+        default=None, description="The latest schedule slot handled (run or skipped)."
+    )
+    last_successful_time: datetime | None = Field(
+        default=None, description="When the latest successful run completed."
+    )
+    last_run_time: datetime | None = Field(
+        default=None, description="When the latest Execution was created, by any trigger."
+    )
+    last_result: ExecutionPhase | None = Field(
+        default=None, description="Phase of the latest finished Execution."
+    )
+    next_schedule_time: datetime | None = Field(
+        default=None, description="When the next scheduled run is due; empty if none is."
+    )
+    last_run_token: str | None = Field(
+        default=None, description="The last rerunnable.dev/run token handled."
+    )
+    last_skipped: SkippedRun | None = Field(
+        default=None, description="The most recent run that was due but not started."
+    )
+    recent_executions: list[ExecutionSummary] = Field(
+        default_factory=list, description="The most recent Executions, newest first (at most 5)."
+    )
+
+
+class ExecutionSpec(_Model):
+    """What was run and why; set once by the operator and immutable."""
+
+    model_config = ConfigDict(json_schema_extra=_rules(("self == oldSelf", "spec is immutable")))
+
+    rerunnable_job: str = Field(description="Name of the RerunnableJob this is a run of.")
+    trigger: Trigger = Field(description="Schedule, Manual, Retry or Backfill.")
+    scheduled_time: datetime | None = Field(
+        default=None, description="The schedule slot, for Schedule and Backfill runs."
+    )
+    token: str | None = Field(default=None, description="The rerunnable.dev/run token, if manual.")
+    template_generation: int = Field(
+        description="metadata.generation of the RerunnableJob whose jobTemplate this run copied."
+    )
+    job_template: JobTemplate | None = Field(
+        default=None,
+        description=(
+            "Set on a queued run only: the jobTemplate as it was when the run was triggered. "
+            "Its Job is made from this copy when the run starts, so edits made while it waits "
+            "do not change it."
+        ),
+    )
+
+
+class ExecutionProgress(_Model):
+    """Pod counts of the Job."""
+
+    succeeded: int = Field(default=0, description="Pods that succeeded.")
+    failed: int = Field(default=0, description="Pods that failed.")
+    active: int = Field(default=0, description="Pods running or pending.")
+    total: int = Field(default=1, description="Completions the Job needs.")
+
+
+class ExecutionStatus(_Model):
+    """State of one run, following its Job."""
+
+    model_config = ConfigDict(
+        json_schema_extra=_rules(
+            (
+                "!has(oldSelf.phase) || !(oldSelf.phase in ['Succeeded', 'Failed', 'Interrupted'])"
+                " || self.phase == oldSelf.phase",
+                "a finished Execution's phase never changes",
+            ),
+        )
+    )
+
+    phase: ExecutionPhase = Field(default=ExecutionPhase.PENDING, description="Phase of the run.")
+    reason: str | None = Field(
+        default=None, description="Why the run ended as it did, e.g. BackoffLimitExceeded."
+    )
+    message: str | None = Field(default=None, description="Details for people.")
+    job_name: str | None = Field(default=None, description="Name of the Job, once created.")
+    start_time: datetime | None = Field(default=None, description="When the Job started.")
+    completion_time: datetime | None = Field(default=None, description="When the run ended.")
+    progress: ExecutionProgress | None = Field(default=None, description="Pod counts of the Job.")
+    conditions: list[Condition] = Field(default_factory=list, description="Conditions.")

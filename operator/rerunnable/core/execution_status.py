@@ -1,0 +1,115 @@
+"""An Execution follows its Job: the Execution's status as a function of the Job's.
+
+A terminal phase is final (the API server enforces it too), so a finished
+Execution is returned unchanged whatever happens to its Job afterwards.
+"""
+
+from datetime import datetime
+
+from rerunnable.api.v1alpha1 import (
+    TERMINAL_PHASES,
+    Condition,
+    ExecutionPhase,
+    ExecutionProgress,
+    ExecutionStatus,
+)
+from rerunnable.core.state import ExecutionState, JobState
+
+__all__ = ["follow_job", "interrupted", "rejected"]
+
+
+def interrupted(
+    status: ExecutionStatus, *, reason: str, message: str, now: datetime
+) -> ExecutionStatus:
+    """The status of a run that ended without its Job finishing."""
+    return _finished(status, ExecutionPhase.INTERRUPTED, reason, message, now)
+
+
+def rejected(status: ExecutionStatus, *, message: str, now: datetime) -> ExecutionStatus:
+    """The status of a run whose Job the API server refused (its template is invalid)."""
+    return _finished(status, ExecutionPhase.FAILED, "JobRejected", message, now)
+
+
+def follow_job(
+    execution: ExecutionState, job: JobState | None, *, now: datetime
+) -> ExecutionStatus:
+    """The status `execution` should have given its Job (None: the Job does not exist).
+
+    A run whose Job was created (its status names it) and is now gone, or is
+    being deleted before it finished, ends Interrupted: it can never finish.
+    """
+    status = execution.status
+    if status.phase in TERMINAL_PHASES:
+        return status
+    if job is None:
+        if status.job_name:
+            return interrupted(
+                status,
+                reason="JobDeleted",
+                message=f"Job {status.job_name} was deleted before it finished",
+                now=now,
+            )
+        return status
+
+    progress = ExecutionProgress(
+        succeeded=job.succeeded,
+        failed=job.failed,
+        active=job.active,
+        total=job.completions if job.completions is not None else 1,
+    )
+    status = status.model_copy(
+        update={"job_name": job.name, "start_time": job.start_time, "progress": progress}
+    )
+    if complete := job.condition("Complete"):
+        return _finished(
+            status,
+            ExecutionPhase.SUCCEEDED,
+            complete.reason or "Completed",
+            complete.message or f"Job {job.name} completed",
+            job.completion_time or now,
+        )
+    if failed := job.condition("Failed"):
+        return _finished(
+            status,
+            ExecutionPhase.FAILED,
+            failed.reason or "Failed",
+            failed.message or f"Job {job.name} failed",
+            failed.last_transition_time or now,
+        )
+    if job.deleting:
+        return interrupted(
+            status,
+            reason="JobDeleted",
+            message=f"Job {job.name} is being deleted before it finished",
+            now=now,
+        )
+    if job.start_time is None and job.suspended:
+        return status.model_copy(
+            update={
+                "phase": ExecutionPhase.PENDING,
+                "reason": "JobSuspended",
+                "message": f"Job {job.name} is suspended",
+            }
+        )
+    if job.start_time is not None or job.active > 0:
+        return status.model_copy(
+            update={"phase": ExecutionPhase.RUNNING, "reason": None, "message": None}
+        )
+    return status.model_copy(update={"phase": ExecutionPhase.PENDING})
+
+
+def _finished(
+    status: ExecutionStatus, phase: ExecutionPhase, reason: str, message: str, at: datetime
+) -> ExecutionStatus:
+    condition = Condition(
+        type=phase.value, status="True", reason=reason, message=message, last_transition_time=at
+    )
+    return status.model_copy(
+        update={
+            "phase": phase,
+            "reason": reason,
+            "message": message,
+            "completion_time": status.completion_time or at,
+            "conditions": [condition],
+        }
+    )

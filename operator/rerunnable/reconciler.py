@@ -1,0 +1,226 @@
+"""One pass over one RerunnableJob: read the store, plan, apply the plan.
+
+The order of the writes is what makes a crash at any instant harmless:
+Executions before their Jobs (every Job has its Execution), Job before the
+Execution's `jobName` (a recorded name means the Job existed), and the
+RerunnableJob's status last (a slot or token counts as handled only once its
+Execution exists; a pass that repeats a create gets AlreadyExistsError).
+"""
+
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from rerunnable.api.names import (
+    EXECUTION_KIND,
+    GROUP,
+    RERUNNABLE_JOB_KIND,
+    VERSION,
+)
+from rerunnable.api.v1alpha1 import (
+    ExecutionPhase,
+    ExecutionSpec,
+    ExecutionStatus,
+    JobTemplate,
+    to_wire,
+)
+from rerunnable.core.execution_status import rejected
+from rerunnable.core.jobs import build_job, run_labels
+from rerunnable.core.planner import Interrupt, NewExecution, Plan, plan
+from rerunnable.core.state import ExecutionState, RerunnableJobState
+from rerunnable.kube import AlreadyExistsError, InvalidError, Kube, KubeError, NotFoundError
+from rerunnable.store import Key, Store, Versioned, resource_version
+from rerunnable.workqueue import WorkQueue
+
+__all__ = ["Reconciler"]
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF = 300.0
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Reconciler:
+    def __init__(
+        self,
+        store: Store,
+        kube: Kube,
+        queue: WorkQueue[Key],
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self._store = store
+        self._kube = kube
+        self._queue = queue
+        self._clock = clock
+        self._failures: dict[Key, int] = {}
+
+    async def reconcile(self, key: Key) -> None:
+        """One pass; on failure the key comes back with exponential backoff."""
+        try:
+            await self._reconcile(key)
+        except Exception as e:
+            failures = self._failures.get(key, 0) + 1
+            self._failures[key] = failures
+            delay = min(2.0 ** (failures - 1), MAX_BACKOFF)
+            level = logging.WARNING if isinstance(e, KubeError) else logging.ERROR
+            logger.log(
+                level,
+                "reconcile of %s/%s failed (retry in %.0fs): %s",
+                *key,
+                delay,
+                e,
+                exc_info=not isinstance(e, KubeError),
+            )
+            self._queue.add_after(key, delay)
+        else:
+            self._failures.pop(key, None)
+
+    async def _reconcile(self, key: Key) -> None:
+        rjob = self._store.rerunnable_job(key)
+        if rjob is None:
+            self._queue.forget(key)
+            return
+        now = self._clock()
+        result = plan(rjob, self._store.executions(key), self._store.jobs(key), now)
+        await self._apply(key, rjob, result)
+        if result.wake_at is not None:
+            self._queue.add_after(key, (result.wake_at - self._clock()).total_seconds())
+
+    async def _apply(self, key: Key, rjob: RerunnableJobState, p: Plan) -> None:
+        namespace = rjob.namespace
+        executions = {e.name: e for e in self._store.executions(key)}
+        for name, status in p.execution_updates.items():
+            await self._patch_execution_status(key, name, status)
+        for interrupt in p.interrupts:
+            await self._interrupt(key, interrupt)
+        for new in p.creates:
+            await self._create_run(key, rjob, new)
+        for name in p.starts:
+            execution = executions.get(name)
+            if execution is not None:
+                await self._start_job(key, rjob, execution)
+        for name in p.deletes:
+            await self._ignore_missing(self._kube.delete_execution(namespace, name))
+            self._store.deleted("execution", key, name)
+        if p.status != rjob.status:
+            body = await self._kube.patch_rerunnable_job_status(
+                namespace, rjob.name, to_wire(p.status)
+            )
+            self._store.wrote(
+                "rjob",
+                key,
+                Versioned(rjob.name, resource_version(body), RerunnableJobState.from_body(body)),
+            )
+        regarding = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": RERUNNABLE_JOB_KIND,
+            "namespace": namespace,
+            "name": rjob.name,
+            "uid": rjob.uid,
+        }
+        for event in p.events:
+            await self._kube.post_event(
+                regarding, event.type, event.reason, event.message, self._clock()
+            )
+
+    async def _patch_execution_status(self, key: Key, name: str, status: ExecutionStatus) -> None:
+        try:
+            body = await self._kube.patch_execution_status(key[0], name, to_wire(status))
+        except NotFoundError:
+            self._store.deleted("execution", key, name)
+            return
+        self._store.wrote(
+            "execution",
+            key,
+            Versioned(name, resource_version(body), ExecutionState.from_body(body)),
+        )
+
+    async def _interrupt(self, key: Key, interrupt: Interrupt) -> None:
+        await self._patch_execution_status(key, interrupt.execution, interrupt.status)
+        await self._ignore_missing(self._kube.delete_job(key[0], interrupt.execution))
+
+    async def _create_run(self, key: Key, rjob: RerunnableJobState, new: NewExecution) -> None:
+        assert rjob.spec is not None
+        spec = ExecutionSpec(
+            rerunnable_job=rjob.name,
+            trigger=new.trigger,
+            scheduled_time=new.scheduled_time,
+            token=new.token,
+            template_generation=rjob.generation,
+            job_template=rjob.spec.job_template if new.queued else None,
+        )
+        body: dict[str, Any] = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": EXECUTION_KIND,
+            "metadata": {
+                "name": new.name,
+                "namespace": rjob.namespace,
+                "labels": run_labels(rjob.name, new.name, new.trigger),
+                "ownerReferences": [
+                    {
+                        "apiVersion": f"{GROUP}/{VERSION}",
+                        "kind": RERUNNABLE_JOB_KIND,
+                        "name": rjob.name,
+                        "uid": rjob.uid,
+                        "controller": True,
+                        "blockOwnerDeletion": True,
+                    }
+                ],
+            },
+            "spec": to_wire(spec),
+        }
+        try:
+            created = await self._kube.create_execution(rjob.namespace, body)
+        except AlreadyExistsError:
+            created = await self._kube.get_execution(rjob.namespace, new.name)
+        execution = ExecutionState.from_body(created)
+        if execution.owner_uid != rjob.uid:
+            raise KubeError(
+                409,
+                "AlreadyExists",
+                f"Execution {new.name} exists but belongs to another RerunnableJob "
+                f"(owner uid {execution.owner_uid}); it must be deleted first",
+            )
+        self._store.wrote(
+            "execution", key, Versioned(new.name, resource_version(created), execution)
+        )
+        if not execution.has_template and execution.status.phase == ExecutionPhase.PENDING:
+            await self._start_job(key, rjob, execution)
+
+    async def _start_job(
+        self, key: Key, rjob: RerunnableJobState, execution: ExecutionState
+    ) -> None:
+        template: JobTemplate | None = execution.spec.job_template or (
+            rjob.spec.job_template if rjob.spec else None
+        )
+        if template is None:
+            return
+        manifest = build_job(
+            template=template,
+            namespace=rjob.namespace,
+            rerunnable_job=rjob.name,
+            execution=execution.name,
+            execution_uid=execution.uid,
+            trigger=execution.spec.trigger,
+            scheduled_time=execution.spec.scheduled_time,
+        )
+        try:
+            await self._kube.create_job(rjob.namespace, manifest)
+        except AlreadyExistsError:
+            pass
+        except InvalidError as e:
+            status = rejected(execution.status, message=e.message, now=self._clock())
+            await self._patch_execution_status(key, execution.name, status)
+            return
+        status = execution.status.model_copy(update={"job_name": execution.name})
+        await self._patch_execution_status(key, execution.name, status)
+
+    @staticmethod
+    async def _ignore_missing(call: Any) -> None:
+        with contextlib.suppress(NotFoundError):
+            await call

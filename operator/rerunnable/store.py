@@ -1,0 +1,120 @@
+"""What the operator knows of the cluster: kopf's indexes plus its own recent writes.
+
+kopf keeps three indexes up to date from its watch streams (RerunnableJobs,
+Executions, and the Jobs of Executions), and runs no handler before all three
+are fully listed — so a reconcile after a restart sees the whole world.
+
+A watch lags behind the operator's own writes by a few milliseconds. A pass
+that ran in that gap would not see the Execution it just created and could,
+say, start a second run under `Forbid`. So every write is also put in an
+overlay, which wins over the index until the index has caught up (a
+resourceVersion at least as new) or the entry expires.
+"""
+
+import time
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from rerunnable.core.state import ExecutionState, JobState, RerunnableJobState
+
+__all__ = ["OVERLAY_TTL", "Key", "Store", "Versioned", "resource_version"]
+
+T = TypeVar("T")
+Key = tuple[str, str]  # (namespace, RerunnableJob name)
+
+# An overlay entry the watch never confirmed (the object was deleted meanwhile) goes after this.
+OVERLAY_TTL = 120.0
+
+
+@dataclass(frozen=True)
+class Versioned(Generic[T]):
+    name: str
+    resource_version: int
+    obj: T
+
+
+def resource_version(body: Mapping[str, Any]) -> int:
+    """resourceVersion as a number: etcd revisions, which only grow."""
+    value = (body.get("metadata") or {}).get("resourceVersion") or 0
+    return int(value)
+
+
+Index = Mapping[Hashable, Iterable[Versioned[Any]]]
+
+
+@dataclass
+class _Entry:
+    key: Key
+    version: Versioned[Any] | None  # None: deleted by us
+    expires: float
+
+
+class Store:
+    def __init__(
+        self,
+        rerunnable_jobs: Index,
+        executions: Index,
+        jobs: Index,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._indexes = {"rjob": rerunnable_jobs, "execution": executions, "job": jobs}
+        self._clock = clock
+        self._overlay: dict[tuple[str, str, str], _Entry] = {}
+        self._by_key: dict[tuple[str, Key], set[str]] = {}
+
+    def keys(self) -> list[Key]:
+        return [k for k in self._indexes["rjob"] if isinstance(k, tuple)]
+
+    def rerunnable_job(self, key: Key) -> RerunnableJobState | None:
+        found: RerunnableJobState | None = self._merged("rjob", key).get(key[1])
+        return found
+
+    def executions(self, key: Key) -> list[ExecutionState]:
+        return list(self._merged("execution", key).values())
+
+    def jobs(self, key: Key) -> dict[str, JobState]:
+        return self._merged("job", key)
+
+    def wrote(self, kind: str, key: Key, version: Versioned[Any]) -> None:
+        """Remember an object as the operator just wrote it."""
+        self._put(kind, key, version.name, version)
+
+    def deleted(self, kind: str, key: Key, name: str) -> None:
+        """Remember that the operator just deleted an object."""
+        self._put(kind, key, name, None)
+
+    def _put(self, kind: str, key: Key, name: str, version: Versioned[Any] | None) -> None:
+        entry_key = (kind, key[0], name)
+        self._overlay[entry_key] = _Entry(key, version, self._clock() + OVERLAY_TTL)
+        self._by_key.setdefault((kind, key), set()).add(name)
+
+    def _merged(self, kind: str, key: Key) -> dict[str, Any]:
+        index = self._indexes[kind]
+        found: dict[str, Versioned[Any]] = {}
+        if key in index:
+            for version in index[key]:
+                found[version.name] = version
+        names = self._by_key.get((kind, key))
+        if names:
+            now = self._clock()
+            for name in list(names):
+                entry = self._overlay[(kind, key[0], name)]
+                indexed = found.get(name)
+                caught_up = (
+                    indexed is None
+                    if entry.version is None
+                    else indexed is not None
+                    and indexed.resource_version >= entry.version.resource_version
+                )
+                if caught_up or entry.expires <= now:
+                    del self._overlay[(kind, key[0], name)]
+                    names.discard(name)
+                    continue
+                if entry.version is None:
+                    found.pop(name, None)
+                else:
+                    found[name] = entry.version
+            if not names:
+                del self._by_key[(kind, key)]
+        return {name: version.obj for name, version in found.items()}

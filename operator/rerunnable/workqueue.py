@@ -1,0 +1,101 @@
+"""One work queue and one timer heap for every RerunnableJob.
+
+Keys (namespace, name) are added when something about an object changes, or
+at a time (its next schedule slot). A key is never processed by two workers at
+once; a key added while it is being processed runs once more afterwards; a key
+added many times while waiting runs once. This is client-go's workqueue with
+a delaying heap, which is what lets one process serve thousands of objects
+with a fixed number of tasks (kopf's docs warn against a timer per object).
+"""
+
+import asyncio
+import contextlib
+import heapq
+import logging
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
+__all__ = ["WorkQueue"]
+
+K = TypeVar("K", bound=Hashable)
+
+logger = logging.getLogger(__name__)
+
+
+class WorkQueue(Generic[K]):
+    def __init__(self, clock: Callable[[], float] | None = None) -> None:
+        self._clock = clock
+        self._ready: asyncio.Queue[K] = asyncio.Queue()
+        self._queued: set[K] = set()
+        self._processing: set[K] = set()
+        self._again: set[K] = set()
+        self._timers: list[tuple[float, int, K]] = []
+        self._due: dict[K, float] = {}
+        self._sequence = 0
+        self._timer_changed = asyncio.Event()
+
+    def _now(self) -> float:
+        return self._clock() if self._clock else asyncio.get_running_loop().time()
+
+    def add(self, key: K) -> None:
+        """Process `key` as soon as a worker is free."""
+        if key in self._processing:
+            self._again.add(key)
+        elif key not in self._queued:
+            self._queued.add(key)
+            self._ready.put_nowait(key)
+
+    def add_at(self, key: K, when: float) -> None:
+        """Process `key` at loop time `when` (earlier requests win; later ones are kept too)."""
+        current = self._due.get(key)
+        if current is not None and current <= when:
+            return
+        self._due[key] = when
+        self._sequence += 1
+        heapq.heappush(self._timers, (when, self._sequence, key))
+        self._timer_changed.set()
+
+    def add_after(self, key: K, delay: float) -> None:
+        self.add_at(key, self._now() + max(delay, 0.0))
+
+    def forget(self, key: K) -> None:
+        """Drop the pending timer of a key (its object is gone)."""
+        self._due.pop(key, None)
+
+    @property
+    def waiting(self) -> int:
+        return len(self._queued)
+
+    @property
+    def scheduled(self) -> int:
+        return len(self._due)
+
+    async def run_timers(self) -> None:
+        """Move keys whose time has come to the ready queue; runs until cancelled."""
+        while True:
+            now = self._now()
+            while self._timers and self._timers[0][0] <= now:
+                when, _, key = heapq.heappop(self._timers)
+                if self._due.get(key) == when:
+                    del self._due[key]
+                    self.add(key)
+            self._timer_changed.clear()
+            timeout = self._timers[0][0] - now if self._timers else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._timer_changed.wait(), timeout)
+
+    async def run_worker(self, process: Callable[[K], Awaitable[None]]) -> None:
+        """Process keys one at a time; runs until cancelled. Start several for parallelism."""
+        while True:
+            key = await self._ready.get()
+            self._queued.discard(key)
+            self._processing.add(key)
+            try:
+                await process(key)
+            except Exception:
+                logger.exception("processing %s failed", key)
+            finally:
+                self._processing.discard(key)
+                if key in self._again:
+                    self._again.discard(key)
+                    self.add(key)
