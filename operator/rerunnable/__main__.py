@@ -49,6 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # kopf logs every handled watch event and httpx every request at INFO.
+        for noisy in ("kopf.objects", "httpx", "httpx2"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     import kopf
 
     import rerunnable.handlers  # noqa: F401  (registers the handlers)

@@ -30,6 +30,7 @@ from rerunnable.core.execution_status import rejected
 from rerunnable.core.jobs import build_job, run_labels
 from rerunnable.core.planner import Interrupt, NewExecution, Plan, plan
 from rerunnable.core.state import ExecutionState, RerunnableJobState
+from rerunnable.faults import crash_point
 from rerunnable.kube import AlreadyExistsError, InvalidError, Kube, KubeError, NotFoundError
 from rerunnable.store import Key, Store, Versioned, resource_version
 from rerunnable.workqueue import WorkQueue
@@ -108,6 +109,7 @@ class Reconciler:
             await self._ignore_missing(self._kube.delete_execution(namespace, name))
             self._store.deleted("execution", key, name)
         if p.status != rjob.status:
+            crash_point("before-status-written")
             body = await self._kube.patch_rerunnable_job_status(
                 namespace, rjob.name, to_wire(p.status)
             )
@@ -189,7 +191,16 @@ class Reconciler:
         self._store.wrote(
             "execution", key, Versioned(new.name, resource_version(created), execution)
         )
-        if not execution.has_template and execution.status.phase == ExecutionPhase.PENDING:
+        crash_point("after-execution-created")
+        if new.queued:
+            if execution.status.reason is None:
+                status = ExecutionStatus(
+                    phase=ExecutionPhase.PENDING,
+                    reason="Queued",
+                    message="waits for the active run to end (concurrencyPolicy Queue)",
+                )
+                await self._patch_execution_status(key, new.name, status)
+        elif execution.status.phase == ExecutionPhase.PENDING:
             await self._start_job(key, rjob, execution)
 
     async def _start_job(
@@ -217,7 +228,10 @@ class Reconciler:
             status = rejected(execution.status, message=e.message, now=self._clock())
             await self._patch_execution_status(key, execution.name, status)
             return
-        status = execution.status.model_copy(update={"job_name": execution.name})
+        crash_point("after-job-created")
+        status = execution.status.model_copy(
+            update={"job_name": execution.name, "reason": None, "message": None}
+        )
         await self._patch_execution_status(key, execution.name, status)
 
     @staticmethod

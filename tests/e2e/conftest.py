@@ -11,6 +11,7 @@ from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Namespace, ServiceAccount
 
 from tests.e2e.cluster import REPO, Cluster, ensure_cluster
+from tests.e2e.operator import OperatorProcess
 from tests.e2e.waiting import wait_until
 
 
@@ -65,3 +66,15 @@ def namespace(kube: Client, request: pytest.FixtureRequest) -> Iterator[str]:
     wait_until(has_default_service_account, timeout=60, what=f"ServiceAccount {name}/default")
     yield name
     kube.delete(Namespace, name)
+
+
+@pytest.fixture
+def operator(
+    cluster: Cluster, namespace: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OperatorProcess]:
+    """The operator, watching the test's namespace; the test starts it (and may kill it)."""
+    process = OperatorProcess(namespace, cluster.kubeconfig, tmp_path_factory.mktemp("operator"))
+    yield process
+    process.stop()
+    # Shown by pytest only when the test failed.
+    print(process.logs())

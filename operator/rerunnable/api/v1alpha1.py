@@ -128,6 +128,11 @@ class JobTemplateMetadata(_Model):
 
     labels: dict[str, str] | None = Field(default=None, description="Labels for the Job.")
     annotations: dict[str, str] | None = Field(default=None, description="Annotations for the Job.")
+    # CronJob manifests carry it (`kubectl create cronjob` writes one); accepted, never used.
+    name: str | None = Field(
+        default=None,
+        description="Ignored, as in CronJob: each run's Job is named <rerunnable job>-<suffix>.",
+    )
 
 
 class JobTemplate(_Model):

@@ -36,6 +36,7 @@ from rerunnable.api.v1alpha1 import (
     RerunnableJobStatus,
     SkippedRun,
     Trigger,
+    rfc3339,
 )
 from rerunnable.core.cron import (
     CronError,
@@ -330,7 +331,7 @@ def _suspension(spec: RerunnableJobSpec, now: datetime) -> tuple[str, str] | Non
     if spec.suspend:
         return ("Suspended", "spec.suspend is true")
     if spec.suspend_until is not None and spec.suspend_until > now:
-        return ("SuspendedUntil", f"suspended until {spec.suspend_until.isoformat()}")
+        return ("SuspendedUntil", f"suspended until {rfc3339(spec.suspend_until)}")
     return None
 
 
@@ -399,7 +400,7 @@ def _due_slots(
         )
         count = f"more than {missed}" if fired.truncated else str(missed)
         message = (
-            f"{count} scheduled run(s) missed since {first_missed.isoformat()} "
+            f"{count} scheduled run(s) missed since {rfc3339(first_missed)} "
             f"(missedRunPolicy {spec.missed_run_policy.value}"
             + (
                 f", startingDeadlineSeconds {spec.starting_deadline_seconds}"
@@ -472,7 +473,8 @@ def _describe(c: NewExecution) -> str:
     if c.trigger == Trigger.MANUAL:
         return f"manual run {c.token!r}"
     assert c.scheduled_time is not None
-    return f"{c.trigger.value.lower()} run for {c.scheduled_time.isoformat()}"
+    kind = "scheduled" if c.trigger == Trigger.SCHEDULE else c.trigger.value.lower()
+    return f"{kind} run for {rfc3339(c.scheduled_time)}"
 
 
 def _skip_candidate(p: _Pass, c: NewExecution, reason: str, why: str) -> None:

@@ -1,0 +1,67 @@
+"""The operator as a real process (`python -m rerunnable`), one per test."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+__all__ = ["OperatorProcess"]
+
+
+class OperatorProcess:
+    """Starts, kills and restarts the operator, watching one namespace."""
+
+    def __init__(self, namespace: str, kubeconfig: Path, log_dir: Path) -> None:
+        self.namespace = namespace
+        self.kubeconfig = kubeconfig
+        self.log_dir = log_dir
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    @property
+    def log_path(self) -> Path:
+        return self.log_dir / f"operator-{self.starts}.log"
+
+    def start(self, *, crash_at: str | None = None) -> None:
+        assert self.process is None or self.process.poll() is not None, "already running"
+        self.starts += 1
+        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+        env.pop("RERUNNABLE_CRASH_AT", None)
+        if crash_at:
+            env["RERUNNABLE_CRASH_AT"] = crash_at
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "rerunnable", "--namespace", self.namespace, "--verbose"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, no last writes, as a crash or an OOM kill."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def wait_killed(self, timeout: float) -> int:
+        """Wait for the process to die by itself (a crash point); return its exit code."""
+        assert self.process is not None
+        return self.process.wait(timeout=timeout)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def logs(self, lines: int = 60) -> str:
+        chunks = []
+        for i in range(1, self.starts + 1):
+            path = self.log_dir / f"operator-{i}.log"
+            if path.exists():
+                tail = path.read_text(errors="replace").splitlines()[-lines:]
+                chunks.append(f"--- operator run {i} ({path}) ---\n" + "\n".join(tail))
+        return "\n".join(chunks)

@@ -1,0 +1,129 @@
+"""Building, reading and poking RerunnableJobs and Executions in e2e tests."""
+
+from datetime import datetime
+from typing import Any
+
+from lightkube import Client
+from lightkube.generic_resource import GenericNamespacedResource
+from lightkube.resources.batch_v1 import Job
+from lightkube.types import PatchType
+
+from rerunnable.kube import ExecutionResource, RerunnableJobResource
+
+__all__ = [
+    "annotate_run",
+    "condition",
+    "create_rjob",
+    "events_for",
+    "executions",
+    "get_rjob",
+    "job_template",
+    "jobs",
+    "patch_spec",
+    "phases",
+]
+
+
+def job_template(
+    *, duration: str | None = None, exit_code: int | None = None, backoff_limit: int = 0
+) -> dict[str, Any]:
+    annotations = {}
+    if duration is not None:
+        annotations["sim.rerunnable.dev/duration"] = duration
+    if exit_code is not None:
+        annotations["sim.rerunnable.dev/exit-code"] = str(exit_code)
+    return {
+        "spec": {
+            "backoffLimit": backoff_limit,
+            "template": {
+                "metadata": {"annotations": annotations},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "main", "image": "busybox:1.36"}],
+                },
+            },
+        }
+    }
+
+
+def create_rjob(
+    kube: Client,
+    namespace: str,
+    name: str,
+    *,
+    duration: str | None = None,
+    exit_code: int | None = None,
+    **spec: Any,
+) -> None:
+    body = {
+        "apiVersion": "rerunnable.dev/v1alpha1",
+        "kind": "RerunnableJob",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"jobTemplate": job_template(duration=duration, exit_code=exit_code), **spec},
+    }
+    kube.create(RerunnableJobResource.from_dict(body))
+
+
+def get_rjob(kube: Client, namespace: str, name: str) -> GenericNamespacedResource:
+    return kube.get(RerunnableJobResource, name, namespace=namespace)
+
+
+def patch_spec(kube: Client, namespace: str, name: str, spec: dict[str, Any]) -> None:
+    kube.patch(
+        RerunnableJobResource,
+        name,
+        {"spec": spec},
+        namespace=namespace,
+        patch_type=PatchType.MERGE,
+    )
+
+
+def annotate_run(kube: Client, namespace: str, name: str, token: str) -> None:
+    """What `kubectl annotate rjob/NAME rerunnable.dev/run=TOKEN --overwrite` does."""
+    kube.patch(
+        RerunnableJobResource,
+        name,
+        {"metadata": {"annotations": {"rerunnable.dev/run": token}}},
+        namespace=namespace,
+        patch_type=PatchType.MERGE,
+    )
+
+
+def executions(kube: Client, namespace: str) -> dict[str, GenericNamespacedResource]:
+    return {e["metadata"]["name"]: e for e in kube.list(ExecutionResource, namespace=namespace)}
+
+
+def phases(kube: Client, namespace: str) -> dict[str, str | None]:
+    return {n: (e.get("status") or {}).get("phase") for n, e in executions(kube, namespace).items()}
+
+
+def jobs(kube: Client, namespace: str) -> dict[str, Job]:
+    return {
+        j.metadata.name: j
+        for j in kube.list(Job, namespace=namespace)
+        if j.metadata and j.metadata.name
+    }
+
+
+def condition(obj: dict[str, Any], type_: str) -> dict[str, Any] | None:
+    for c in (obj.get("status") or {}).get("conditions") or []:
+        if c.get("type") == type_:
+            result: dict[str, Any] = c
+            return result
+    return None
+
+
+def events_for(kube: Client, namespace: str, name: str) -> list[tuple[str, str, str]]:
+    """(type, reason, message) of the Events about RerunnableJob `name`."""
+    from lightkube.resources.core_v1 import Event
+
+    found = []
+    for e in kube.list(Event, namespace=namespace):
+        involved = e.involvedObject
+        if involved.kind == "RerunnableJob" and involved.name == name:
+            found.append((e.type or "", e.reason or "", e.message or ""))
+    return found
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value)
