@@ -1,3 +1,4 @@
+
 """The CRD generator: committed CRDs are up to date and structurally sound.
 
 The API server refuses non-structural schemas, and a schema that it accepts but
@@ -6,6 +7,7 @@ breaks users quietly; these checks catch both without a cluster. Generating need
 Go's module cache (for the Kubernetes OpenAPI document), as the local cluster does.
 """
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -285,11 +287,17 @@ def test_pod_template_metadata_keeps_labels_and_annotations(schemas: dict[str, S
         assert metadata["properties"][field]["additionalProperties"] == {"type": "string"}
 
 
-def test_descriptions_come_from_the_models_and_kubernetes(schemas: dict[str, Schema]) -> None:
+def test_descriptions_come_from_the_models_not_kubernetes(schemas: dict[str, Schema]) -> None:
     assert at(schemas[RJOB], "spec.schedule")["description"].startswith("Cron schedule")
+    assert at(schemas[RJOB], "spec.jobTemplate.spec")["description"].startswith("Specification")
     backoff = at(schemas[RJOB], "spec.jobTemplate.spec.backoffLimit")
-    assert backoff["description"].startswith("Specifies the number of retries")
+    assert "description" not in backoff
     assert backoff["format"] == "int32"
+
+
+def test_the_rerunnable_job_crd_fits_client_side_apply(schemas: dict[str, Schema]) -> None:
+    # kubectl apply stores the object as JSON in an annotation of at most 256 KiB.
+    assert len(json.dumps(schemas[RJOB], separators=(",", ":"))) < 200 * 1024
 
 
 @pytest.mark.parametrize(
@@ -367,20 +375,41 @@ def test_refs_and_allof_wrappers_are_inlined_with_their_siblings_on_top() -> Non
                 "inner": {
                     "allOf": [{"$ref": REF + "Inner"}],
                     "default": {},
-                    "description": "Mine.",
+                    "x-kubernetes-map-type": "atomic",
                 },
                 "plain": {"$ref": REF + "Inner"},
             },
         },
-        "Inner": {"description": "Theirs.", "type": "object", "properties": {}},
+        "Inner": {"type": "object", "properties": {}, "x-kubernetes-map-type": "granular"},
     }
     out = crdgen.kubernetes_schema(schemas, "Outer")
     assert out["properties"]["inner"] == {
-        "description": "Mine.",
         "type": "object",
         "properties": {},
+        "x-kubernetes-map-type": "atomic",
     }
-    assert out["properties"]["plain"]["description"] == "Theirs."
+    assert out["properties"]["plain"]["x-kubernetes-map-type"] == "granular"
+
+
+def test_kubernetes_descriptions_are_dropped_but_a_field_named_description_is_kept() -> None:
+    schemas = {
+        "A": {
+            "description": "Theirs.",
+            "type": "object",
+            "properties": {
+                "description": {"type": "string", "description": "A field of that name."},
+                "port": {"allOf": [{"$ref": REF + crdgen.INT_OR_STRING}], "description": "Port."},
+            },
+        }
+    }
+    out = crdgen.kubernetes_schema(schemas, "A")
+    assert out == {
+        "type": "object",
+        "properties": {
+            "description": {"type": "string"},
+            "port": {"x-kubernetes-int-or-string": True},
+        },
+    }
 
 
 def test_a_recursive_kubernetes_schema_is_a_clear_error() -> None:
@@ -431,13 +460,13 @@ def test_int_or_string_and_quantity() -> None:
         "A": {
             "type": "object",
             "properties": {
-                "port": {"allOf": [{"$ref": REF + crdgen.INT_OR_STRING}], "description": "Port."},
+                "port": {"allOf": [{"$ref": REF + crdgen.INT_OR_STRING}]},
                 "cpu": {"$ref": REF + crdgen.QUANTITY},
             },
         }
     }
     out = crdgen.kubernetes_schema(schemas, "A")
-    assert out["properties"]["port"] == {"description": "Port.", "x-kubernetes-int-or-string": True}
+    assert out["properties"]["port"] == {"x-kubernetes-int-or-string": True}
     assert out["properties"]["cpu"] == {"x-kubernetes-preserve-unknown-fields": True}
 
 

@@ -300,6 +300,8 @@ class ExecutionSpec(_Model):
             "Its Job is made from this copy when the run starts, so edits made while it waits "
             "do not change it."
         ),
+        # Copied from the RerunnableJob, whose schema validated it already.
+        json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
     )
 
 
