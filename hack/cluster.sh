@@ -143,6 +143,7 @@ wait_exited() {
 
 down() {
   local pids=() f
+  "$repo/hack/operator.sh" stop
   for f in "$KWOK_WORKDIR/clusters/$name"/pids/*.pid; do
     [[ -f "$f" ]] && pids+=("$(<"$f")")
   done

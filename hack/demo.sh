@@ -1,39 +1,46 @@
 #!/usr/bin/env bash
-# `make demo`: the local cluster is up (make cluster ran first); show it.
+# `make demo`: on the local cluster (make cluster ran first), install the CRDs,
+# start the operator, apply examples/, trigger a manual run, show the results.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin=$("$repo/hack/k8s-bin.sh")
 export PATH="$bin:$PATH" KUBECONFIG="$repo/.cluster/kubeconfig"
-
-echo
-echo "== The local cluster: a real control plane with simulated nodes"
-kubectl get nodes -o wide
-echo
-echo "== A Job whose pod runs 2s and succeeds, and one whose pod exits 3"
 ns=demo
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+say "CRDs"
+kubectl apply --server-side -f "$repo/crds/" >/dev/null
+kubectl wait --for=condition=Established --timeout=60s -f "$repo/crds/" >/dev/null
+kubectl get crd rerunnablejobs.rerunnable.dev executions.rerunnable.dev
+
+say "Operator (all namespaces)"
+"$repo/hack/operator.sh" start
+
+say "RerunnableJobs from examples/ in namespace $ns"
 kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-kubectl -n "$ns" delete job demo-ok demo-fail --ignore-not-found >/dev/null
-for spec in "demo-ok 0" "demo-fail 3"; do
-  read -r name code <<<"$spec"
-  kubectl -n "$ns" apply -f - >/dev/null <<YAML
-apiVersion: batch/v1
-kind: Job
-metadata: {name: $name}
-spec:
-  backoffLimit: 0
-  template:
-    metadata:
-      annotations: {sim.rerunnable.dev/duration: 2s, sim.rerunnable.dev/exit-code: "$code"}
-    spec:
-      restartPolicy: Never
-      containers: [{name: main, image: busybox:1.36}]
-YAML
-done
-kubectl -n "$ns" wait job/demo-ok --for=condition=Complete --timeout=120s
-kubectl -n "$ns" wait job/demo-fail --for=condition=Failed --timeout=120s
-kubectl -n "$ns" get jobs,pods
-echo
-echo "The operator itself is not built yet: next comes the RerunnableJob and"
-echo "Execution resources and the controller that runs them on this cluster."
-echo "Use the cluster yourself:  export KUBECONFIG=$KUBECONFIG PATH=$bin:\$PATH"
-echo "Stop it with:              make cluster-down"
+kubectl -n "$ns" apply -f "$repo/examples/"
+
+say "A manual run: kubectl annotate rjob/db-maintenance rerunnable.dev/run=demo-\$(date +%s)"
+token="demo-$(date +%s)"
+kubectl -n "$ns" annotate rjob/db-maintenance "rerunnable.dev/run=$token" --overwrite
+execution=db-maintenance-m$(printf '%s' "$token" | sha256sum | cut -c1-8)
+echo "its Execution (and Job) is named $execution"
+kubectl -n "$ns" wait "execution/$execution" --for=create --timeout=60s >/dev/null
+kubectl -n "$ns" wait "execution/$execution" --for=jsonpath='{.status.phase}'=Succeeded \
+  --timeout=120s
+
+say "kubectl get rjob,rjex"
+kubectl -n "$ns" get rjob,rjex
+
+say "kubectl describe rjob db-maintenance (status and events)"
+kubectl -n "$ns" describe rjob db-maintenance | sed -n '/^Status:/,$p'
+
+cat <<TXT
+
+The operator keeps running in the background (log: .cluster/operator.log):
+minute-report runs every minute, failing-export fails every two minutes.
+  export KUBECONFIG=$KUBECONFIG PATH=$bin:\$PATH
+  kubectl -n $ns get rjob,rjex -w
+  kubectl -n $ns annotate rjob/db-maintenance rerunnable.dev/run=again --overwrite
+Stop everything with: make cluster-down
+TXT

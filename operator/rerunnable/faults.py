@@ -15,7 +15,7 @@ CRASH_POINTS = frozenset(
     {
         "after-execution-created",
         "after-job-created",
-        "before-status-written",
+        "before-status-written",  # in a pass that created runs
     }
 )
 

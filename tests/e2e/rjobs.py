@@ -1,14 +1,16 @@
 """Building, reading and poking RerunnableJobs and Executions in e2e tests."""
 
-from datetime import datetime
+import hashlib
 from typing import Any
 
 from lightkube import Client
 from lightkube.generic_resource import GenericNamespacedResource
 from lightkube.resources.batch_v1 import Job
+from lightkube.resources.core_v1 import Event
 from lightkube.types import PatchType
 
 from rerunnable.kube import ExecutionResource, RerunnableJobResource
+from tests.e2e.waiting import wait_until
 
 __all__ = [
     "annotate_run",
@@ -19,9 +21,24 @@ __all__ = [
     "get_rjob",
     "job_template",
     "jobs",
+    "manual_name",
     "patch_spec",
     "phases",
+    "wait_phase",
 ]
+
+
+def manual_name(rjob: str, token: str) -> str:
+    """The Execution name of manual run TOKEN, computed independently of the operator."""
+    return f"{rjob}-m{hashlib.sha256(token.encode()).hexdigest()[:8]}"
+
+
+def wait_phase(kube: Client, namespace: str, name: str, phase: str, timeout: float = 60) -> None:
+    wait_until(
+        lambda: phases(kube, namespace).get(name) == phase,
+        timeout=timeout,
+        what=f"Execution {name} to be {phase} (phases: {phases(kube, namespace)})",
+    )
 
 
 def job_template(
@@ -115,15 +132,9 @@ def condition(obj: dict[str, Any], type_: str) -> dict[str, Any] | None:
 
 def events_for(kube: Client, namespace: str, name: str) -> list[tuple[str, str, str]]:
     """(type, reason, message) of the Events about RerunnableJob `name`."""
-    from lightkube.resources.core_v1 import Event
-
     found = []
     for e in kube.list(Event, namespace=namespace):
         involved = e.involvedObject
         if involved.kind == "RerunnableJob" and involved.name == name:
             found.append((e.type or "", e.reason or "", e.message or ""))
     return found
-
-
-def parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value)

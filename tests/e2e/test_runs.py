@@ -6,8 +6,6 @@ policy exactly as scheduled ones do, so the policies are tested with tokens
 (no waiting for a minute to turn); tests/e2e/test_schedules.py covers slots.
 """
 
-import hashlib
-
 from lightkube import Client
 from lightkube.resources.batch_v1 import Job
 
@@ -20,24 +18,14 @@ from tests.e2e.rjobs import (
     executions,
     get_rjob,
     jobs,
+    manual_name,
     patch_spec,
     phases,
+    wait_phase,
 )
 from tests.e2e.waiting import wait_until
 
 LONG = "600s"  # a run that stays Running for the whole test
-
-
-def manual_name(rjob: str, token: str) -> str:
-    return f"{rjob}-m{hashlib.sha256(token.encode()).hexdigest()[:8]}"
-
-
-def wait_phase(kube: Client, namespace: str, name: str, phase: str, timeout: float = 60) -> None:
-    wait_until(
-        lambda: phases(kube, namespace).get(name) == phase,
-        timeout=timeout,
-        what=f"Execution {name} to be {phase} (phases: {phases(kube, namespace)})",
-    )
 
 
 def test_manual_run_creates_one_execution_and_job_per_token(

@@ -1,4 +1,3 @@
-
 """The CRD generator: committed CRDs are up to date and structurally sound.
 
 The API server refuses non-structural schemas, and a schema that it accepts but

@@ -115,7 +115,7 @@ def rjob(
 
     `extra` adds or overrides raw spec fields (camelCase), e.g. an invalid value.
     """
-    spec = {
+    spec: dict[str, Any] = {
         key: value
         for key, value in {
             "schedule": schedule,
@@ -177,7 +177,7 @@ def execution(
     `queued` sets spec.jobTemplate, as the shell does for a run that waits its turn.
     `created` defaults to an hour before NOW.
     """
-    spec = {
+    spec: dict[str, Any] = {
         "rerunnableJob": rerunnable_job,
         "trigger": trigger,
         "scheduledTime": scheduled_time,
