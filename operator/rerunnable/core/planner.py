@@ -6,8 +6,8 @@ It reads as the reconcile does, in numbered steps:
 2. let every Execution follow its Job (and end Interrupted when the Job is gone);
 3. find what is due: schedule slots (with suspension and the missed-run policy)
    and a new manual token;
-4. apply the concurrency policy to what is due;
-5. start waiting Executions whose turn has come;
+4. start waiting Executions whose turn has come (they were admitted earlier);
+5. apply the concurrency policy to what is due now;
 6. prune finished Executions beyond the history limits;
 7. rebuild the status from all of the above, and say when to look again.
 
@@ -19,7 +19,7 @@ deterministic names turn a repeated create into AlreadyExists).
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -242,35 +242,28 @@ def plan(
         tz = load_time_zone(spec.time_zone)
         suspended = _suspension(spec, now)
         due: list[tuple[datetime, Trigger]] = []
+        resume_at = spec.suspend_until if spec.suspend_until and spec.suspend_until > now else None
         if schedule.crons and suspended is None:
             floor = _resume_floor(rjob, schedule, tz, now)
             if floor != (last_schedule_time or rjob.created):
                 last_schedule_time = floor
             due, last_schedule_time = _due_slots(p, spec, schedule, floor, last_schedule_time)
         if schedule.crons and not spec.suspend:
-            after = max(now, spec.suspend_until) if spec.suspend_until else now
-            next_time = next_fire_time(schedule.crons, after, tz)
-        resume_at = spec.suspend_until if spec.suspend_until and spec.suspend_until > now else None
+            # A slot at exactly suspendUntil may run: "no scheduled runs *before* this time".
+            after = resume_at - _INSTANT if resume_at else now
+            upcoming = next_fire_time(schedule.crons, after, tz)
+            next_time = _utc(upcoming) if upcoming is not None else None
         wake_at = _earliest(next_time, resume_at)
         manual = None
         if rjob.run_token is not None and rjob.run_token != last_token:
             manual = rjob.run_token
             last_token = manual
 
-        # 4. Concurrency policy over what is due.
-        _admit(p, spec.concurrency_policy, due, manual)
-
-        # 5. Waiting Executions whose turn has come.
+        # 4. Waiting Executions whose turn has come, before anything new queues behind them.
         _start_waiting(p, spec.concurrency_policy)
-    elif invalid is not None and rjob.run_token is not None and rjob.run_token != last_token:
-        last_token = rjob.run_token
-        p.skip(
-            Trigger.MANUAL,
-            None,
-            rjob.run_token,
-            invalid.reason,
-            f"manual run {rjob.run_token!r} not started: {invalid.message}",
-        )
+
+        # 5. Concurrency policy over what is due now.
+        _admit(p, spec.concurrency_policy, due, manual)
 
     # 6. History limits.
     deletes = _prune(p, spec) if spec is not None else []
@@ -340,19 +333,29 @@ def _resume_floor(
 ) -> datetime:
     """Slots at or before this instant are not due: handled already, or suspended through.
 
-    A suspension consumes the slots it covers: when the previous pass saw the
-    object suspended and this one does not, the slots up to the end of the
-    suspension (suspendUntil, or now for `suspend: false`) are skipped rather
-    than treated as missed, and the latest of them becomes lastScheduleTime.
+    Slots before a past suspendUntil were suspended, whether or not a pass saw
+    them so (the operator may have been down all along). `suspend: true` leaves
+    no time in the spec, so its end is known only to a pass that saw the object
+    suspended before and sees it resumed now: the slots up to now are covered.
+    The latest covered slot becomes lastScheduleTime.
     """
     floor = rjob.status.last_schedule_time or rjob.created
+    spec = rjob.spec
+    assert spec is not None
+    covered_until: datetime | None = None
+    if spec.suspend_until is not None and spec.suspend_until <= now:
+        covered_until = spec.suspend_until - _INSTANT
     was = _condition(rjob.status.conditions, SUSPENDED)
-    if was is None or was.status != "True" or rjob.spec is None:
+    if (
+        was is not None
+        and was.status == "True"
+        and (was.reason == "Suspended" or spec.suspend_until is None)
+    ):
+        covered_until = now
+    if covered_until is None or covered_until <= floor:
         return floor
-    until = rjob.spec.suspend_until
-    resumed = until if was.reason == "SuspendedUntil" and until is not None else now
-    covered = fire_times_between(schedule.crons, floor, min(resumed, now), tz, limit=1)
-    return covered.times[-1] if covered.times else floor
+    covered = fire_times_between(schedule.crons, floor, covered_until, tz, limit=1)
+    return _utc(covered.times[-1]) if covered.times else floor
 
 
 def _due_slots(
@@ -368,7 +371,7 @@ def _due_slots(
     fired = fire_times_between(schedule.crons, floor, now, tz, limit=MAX_MISSED_RUNS)
     if not fired.times:
         return [], last_schedule_time
-    times = list(fired.times)
+    times = [_utc(t) for t in fired.times]
     latest = times[-1]
     deadline = (
         now - timedelta(seconds=spec.starting_deadline_seconds)
@@ -387,32 +390,29 @@ def _due_slots(
     else:
         due = [(latest, Trigger.SCHEDULE)] if latest in in_window else []
 
-    missed = len(times) - len(due)
-    if missed or fired.truncated:
-        first_missed = (
-            min(
-                t
-                for t in times
-                if (t, Trigger.SCHEDULE) not in due and (t, Trigger.BACKFILL) not in due
+    started = {t for t, _ in due}
+    dropped = [t for t in times if t not in started]
+    if fired.truncated:
+        # More slots were due than were looked at; the latest of those is the most recent drop.
+        earlier = fire_times_between(schedule.crons, floor, times[0] - _INSTANT, tz, limit=1)
+        dropped = [_utc(t) for t in earlier.times] + dropped
+    if dropped:
+        policy = f"missedRunPolicy {spec.missed_run_policy.value}"
+        if spec.starting_deadline_seconds is not None:
+            policy += f", startingDeadlineSeconds {spec.starting_deadline_seconds}"
+        if fired.truncated:
+            message = (
+                f"more than {len(times)} scheduled runs were due since {rfc3339(floor)}; "
+                f"{len(due)} started, the others missed ({policy})"
             )
-            if missed
-            else times[0]
-        )
-        count = f"more than {missed}" if fired.truncated else str(missed)
-        message = (
-            f"{count} scheduled run(s) missed since {rfc3339(first_missed)} "
-            f"(missedRunPolicy {spec.missed_run_policy.value}"
-            + (
-                f", startingDeadlineSeconds {spec.starting_deadline_seconds}"
-                if spec.starting_deadline_seconds is not None
-                else ""
+        else:
+            message = (
+                f"{len(dropped)} scheduled run(s) missed since {rfc3339(dropped[0])} ({policy})"
             )
-            + ")"
-        )
         p.skipped = SkippedRun(
             time=now,
             trigger=Trigger.SCHEDULE,
-            scheduled_time=first_missed,
+            scheduled_time=max(dropped),
             reason="MissedSchedule",
             message=message,
         )
@@ -512,6 +512,9 @@ def _placeholder_spec(p: _Pass, c: NewExecution) -> ExecutionSpec:
 def _interrupt(p: _Pass, name: str, reason: str, message: str) -> None:
     status = interrupted(p.statuses[name], reason=reason, message=message, now=p.now)
     p.statuses[name] = status
+    if name in p.starts:
+        # Its Job was about to be created in this very pass: it never gets one.
+        p.starts.remove(name)
     p.interrupts.append(Interrupt(name, status))
     p.events.append(Event("Warning", "RunInterrupted", f"Execution {name} {message}"))
 
@@ -602,7 +605,9 @@ def _status(
 
     ready: tuple[ConditionStatus, str, str]
     if invalid is not None:
-        ready = ("False", invalid.reason, invalid.message)
+        held = p.rjob.run_token if p.rjob.run_token != last_token else None
+        waits = f" (manual run {held!r} starts once this is fixed)" if held else ""
+        ready = ("False", invalid.reason, invalid.message + waits)
     elif rejected := _rejected_template(p):
         ready = ("False", "InvalidJobTemplate", rejected)
     else:
@@ -614,8 +619,8 @@ def _status(
         _transition(previous.conditions, READY, ready, p),
         _transition(previous.conditions, SUSPENDED, suspension, p),
     ]
-    if invalid is not None and _changed(previous.conditions, READY, ready):
-        p.events.append(Event("Warning", invalid.reason, invalid.message))
+    if ready[0] == "False" and _changed(previous.conditions, READY, ready):
+        p.events.append(Event("Warning", ready[1], ready[2]))
 
     return RerunnableJobStatus(
         observed_generation=p.rjob.generation,
@@ -680,6 +685,17 @@ def _transition(
         last_transition_time=since,
         observed_generation=p.rjob.generation,
     )
+
+
+_INSTANT = timedelta(microseconds=1)
+
+
+def _utc(t: datetime) -> datetime:
+    """Times leave the planner in UTC: two readings of one instant then compare equal.
+
+    (Python compares datetimes of one zone by wall time, which a DST fall-back repeats.)
+    """
+    return t.astimezone(UTC)
 
 
 def _earliest(*times: datetime | None) -> datetime | None:

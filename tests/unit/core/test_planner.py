@@ -350,15 +350,6 @@ def test_dst(
     assert "MissedSchedule" not in reasons(p), case
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "planner bug (minor): status times are returned in the schedule's zone; one in a "
-        "fall-back's repeated hour never compares equal to the same instant read back from "
-        "the API server (PEP 495), so the status differs from the stored one on every pass "
-        "and the shell patches it every time"
-    ),
-)
 def test_steady_state_before_a_fall_back() -> None:
     def berlin(status: dict[str, Any]) -> RerunnableJobState:
         return rjob(schedule="30 2 * * *", time_zone="Europe/Berlin", status=status)
@@ -550,15 +541,6 @@ def test_missed_all_is_capped_at_the_latest_slots() -> None:
     assert p.status.last_skipped.reason == "MissedSchedule"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "planner bug: with missedRunPolicy All and more than MAX_MISSED_RUNS slots due, the "
-        "report says 'more than 0 scheduled run(s) missed since <oldest slot it ran>' and "
-        "status.lastSkipped.scheduledTime names a slot that did run (08:38), although "
-        "lastSkipped is 'the most recent run that was due but not started'"
-    ),
-)
 def test_missed_all_cap_reports_the_dropped_slots() -> None:
     r = rjob(schedule=EVERY_MINUTE, missed="All", status={"lastScheduleTime": at("07:00")})
     p = run(r)
@@ -608,27 +590,12 @@ def test_suspend_until_in_the_future() -> None:
     assert p.status.last_schedule_time == at("09:00")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "planner bug: a slot exactly at suspendUntil is treated as suspended (nextScheduleTime "
-        "is the slot after it), though suspendUntil means 'start no scheduled runs before this "
-        "time' and the planner itself is no longer suspended at now == suspendUntil"
-    ),
-)
 def test_suspend_until_on_a_slot_next_schedule_is_that_slot() -> None:
     r = rjob(schedule=HOURLY, suspend_until=at("12:00"), status={"lastScheduleTime": at("10:00")})
     p = run(r)
     assert p.status.next_schedule_time == at("12:00")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "planner bug: _resume_floor counts the slot at exactly suspendUntil as covered by the "
-        "suspension, so 'suspendUntil: 12:00' with an hourly schedule never runs 12:00"
-    ),
-)
 def test_suspend_until_on_a_slot_runs_that_slot_on_resume() -> None:
     r = rjob(
         schedule=HOURLY,
@@ -682,14 +649,6 @@ def test_resume_after_suspend_until_runs_the_slot_after_it() -> None:
     assert condition(p.status, "Suspended").status == "False"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "planner bug: slots before suspendUntil run if no pass saw the object suspended "
-        "(operator down while suspendUntil passed): the decision depends on the previous "
-        "status's Suspended condition instead of on spec.suspendUntil itself"
-    ),
-)
 def test_suspend_until_passed_unseen_still_covers_its_slots() -> None:
     # The user paused until 10:05 to skip the 10:00 run while the operator was down.
     r = rjob(schedule=HOURLY, suspend_until=at("10:05"), status={"lastScheduleTime": at("09:00")})
@@ -1086,15 +1045,6 @@ def test_queue_full_names_the_queued_run() -> None:
     assert QUEUED.name in p.status.last_skipped.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "planner bug: with Queue, when the running run ends in the same pass as a new run "
-        "becomes due, the queued run is started (step 5) but the new run was already refused "
-        "QueueFull (step 4), although the queue is empty once the queued run starts; one pass "
-        "later it would have been queued"
-    ),
-)
 def test_queue_new_run_takes_the_place_of_the_started_one() -> None:
     r = rjob(schedule=HOURLY, policy="Queue", status={"lastScheduleTime": at("09:00")})
     p = run(r, [ACTIVE, QUEUED], jobs(DONE_JOB))
@@ -1465,15 +1415,21 @@ def test_fixed_spec_is_ready_again() -> None:
         ]
     ),
 )
-def test_manual_token_on_invalid_object_is_skipped(case: str, r: RerunnableJobState) -> None:
+def test_manual_token_on_invalid_object_waits_for_the_fix(case: str, r: RerunnableJobState) -> None:
     p = run(r)
     assert p.creates == (), case
-    assert p.status.last_run_token == TOKEN, case
-    skipped = p.status.last_skipped
-    assert skipped is not None, case
-    assert (skipped.trigger, skipped.token) == (MANUAL, TOKEN), case
-    assert skipped.reason == condition(p.status, "Ready").reason, case
-    assert ("Warning", "RunSkipped") in [(e.type, e.reason) for e in p.events], case
+    # Not used up: the token is still new once the object is fixed, and then it runs.
+    assert p.status.last_run_token is None, case
+    assert p.status.last_skipped is None, case
+    ready = condition(p.status, "Ready")
+    assert ready.status == "False", case
+    assert f"manual run {TOKEN!r} starts once this is fixed" in ready.message, case
+
+
+def test_manual_token_held_by_an_invalid_object_runs_once_it_is_fixed() -> None:
+    p = run(rjob(schedule="0 3 * * *", token=TOKEN))
+    assert [c.token for c in p.creates if c.trigger == MANUAL] == [TOKEN]
+    assert p.status.last_run_token == TOKEN
 
 
 def test_invalid_object_executions_still_follow_their_jobs() -> None:
@@ -1632,14 +1588,6 @@ def test_rejected_template_of_an_older_generation_does_not_count() -> None:
     assert condition(p.status, "Ready").status == "True"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "planner bug: Ready turns False with reason InvalidJobTemplate but no Warning event is "
-        "posted (the event is only emitted for spec validation errors, and the shell posts "
-        "none), against DESIGN.md §2 rule 5 'a Ready=False condition plus a Warning event'"
-    ),
-)
 def test_rejected_job_template_posts_a_warning_event() -> None:
     r = rjob(status={"conditions": [ready_condition("True", "Ready", at("08:00"))]})
     p = run(r, [_rejected("backup-m1", "10:00")])
