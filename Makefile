@@ -37,6 +37,14 @@ cluster-down: ## Stop the local cluster and remove its state
 cluster-status: ## Say whether the local cluster runs; nodes and versions
 	@hack/cluster.sh status
 
+.PHONY: crds
+crds: venv ## Regenerate crds/ from the pydantic models (CI checks for drift)
+	$(BIN)/python -m rerunnable.crdgen
+
+.PHONY: run
+run: venv ## Run the operator in the foreground against .cluster/kubeconfig
+	KUBECONFIG=$(CURDIR)/.cluster/kubeconfig $(BIN)/python -m rerunnable
+
 .PHONY: lint
 lint: venv ## ruff (lint and format check) and import-linter
 	$(BIN)/ruff check operator tests
@@ -59,7 +67,7 @@ test-e2e: venv ## End-to-end tests on the local cluster (started if needed)
 test: lint typecheck test-unit test-e2e ## Everything CI runs: lint, types, unit and e2e tests
 
 .PHONY: demo
-demo: venv cluster ## Bring up the local cluster and show what runs on it
+demo: venv cluster ## Local cluster, CRDs, the operator, examples/ and a manual run
 	@hack/demo.sh
 
 .PHONY: fmt

@@ -180,8 +180,11 @@ def test_queue_holds_one_run_and_starts_it_when_the_active_one_ends(
 
     annotate_run(kube, namespace, "line", "b")
     queued = manual_name("line", "b")
+    # Its status is written just after it is created (the API server ignores status on create).
     wait_until(
-        lambda: queued in executions(kube, namespace), timeout=30, what="the queued Execution"
+        lambda: phases(kube, namespace).get(queued) is not None,
+        timeout=30,
+        what="the queued Execution and its phase",
     )
     if phases(kube, namespace)[first] == "Running":
         # While the first run is active the queued one waits without a Job.
