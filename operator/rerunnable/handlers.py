@@ -1,5 +1,8 @@
 """kopf handlers: they translate watch events into work, and do nothing else.
 
+All are coroutines: kopf runs plain functions in a thread pool, and the work
+queue is not thread-safe (nor would a thread hop per watch event be cheap).
+
 Three indexes hold the operator's view of the cluster (see `store`); three
 event handlers put the affected RerunnableJob's key on the work queue. kopf
 calls no handler before every index is fully listed, so the first pass over
@@ -36,20 +39,22 @@ JOB_LABELS: dict[str, Any] = {LABEL_EXECUTION: kopf.PRESENT, LABEL_RERUNNABLE_JO
 
 
 @kopf.index(GROUP, VERSION, RERUNNABLE_JOB_PLURAL)
-def rerunnable_jobs(body: kopf.Body, namespace: str | None, name: str, **_: Any) -> dict[Any, Any]:
+async def rerunnable_jobs(
+    body: kopf.Body, namespace: str | None, name: str, **_: Any
+) -> dict[Any, Any]:
     state = RerunnableJobState.from_body(body)
     return {(namespace, name): Versioned(name, resource_version(body), state)}
 
 
 @kopf.index(GROUP, VERSION, EXECUTION_PLURAL)
-def executions(body: kopf.Body, namespace: str | None, name: str, **_: Any) -> dict[Any, Any]:
+async def executions(body: kopf.Body, namespace: str | None, name: str, **_: Any) -> dict[Any, Any]:
     state = ExecutionState.from_body(body)
     key = (namespace, state.spec.rerunnable_job)
     return {key: Versioned(name, resource_version(body), state)}
 
 
 @kopf.index("batch", "v1", "jobs", labels=JOB_LABELS)
-def jobs(
+async def jobs(
     body: kopf.Body, namespace: str | None, name: str, labels: kopf.Labels, **_: Any
 ) -> dict[Any, Any]:
     key = (namespace, labels[LABEL_RERUNNABLE_JOB])
@@ -57,17 +62,17 @@ def jobs(
 
 
 @kopf.on.event(GROUP, VERSION, RERUNNABLE_JOB_PLURAL)
-def rerunnable_job_changed(namespace: str | None, name: str, memo: Any, **_: Any) -> None:
+async def rerunnable_job_changed(namespace: str | None, name: str, memo: Any, **_: Any) -> None:
     memo.queue.add((namespace, name))
 
 
 @kopf.on.event(GROUP, VERSION, EXECUTION_PLURAL)
-def execution_changed(namespace: str | None, spec: kopf.Spec, memo: Any, **_: Any) -> None:
+async def execution_changed(namespace: str | None, spec: kopf.Spec, memo: Any, **_: Any) -> None:
     memo.queue.add((namespace, spec["rerunnableJob"]))
 
 
 @kopf.on.event("batch", "v1", "jobs", labels=JOB_LABELS)
-def job_changed(namespace: str | None, labels: kopf.Labels, memo: Any, **_: Any) -> None:
+async def job_changed(namespace: str | None, labels: kopf.Labels, memo: Any, **_: Any) -> None:
     memo.queue.add((namespace, labels[LABEL_RERUNNABLE_JOB]))
 
 
