@@ -10,12 +10,12 @@ import itertools
 import logging
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from datetime import datetime
 from typing import Any, Protocol, cast
 
 from lightkube import ApiError, AsyncClient
-from lightkube.generic_resource import create_namespaced_resource
+from lightkube.generic_resource import GenericNamespacedResource, create_namespaced_resource
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Event as CoreEvent
 from lightkube.types import CascadeType, PatchType
@@ -112,6 +112,13 @@ def _as_dict(obj: Any) -> Body:
     return result
 
 
+async def _translated(call: Awaitable[Any]) -> Any:
+    try:
+        return await call
+    except ApiError as e:
+        raise _translate(e) from e
+
+
 class LightkubeKube:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
@@ -119,75 +126,59 @@ class LightkubeKube:
         self._instance = f"{os.getpid():x}{uuid.uuid4().hex[:6]}"
 
     async def create_execution(self, namespace: str, body: Body) -> Body:
-        try:
-            created = await self._client.create(
-                ExecutionResource.from_dict(body), field_manager=FIELD_MANAGER
-            )
-        except ApiError as e:
-            raise _translate(e) from e
+        created = await _translated(
+            self._client.create(ExecutionResource.from_dict(body), field_manager=FIELD_MANAGER)
+        )
         return _as_dict(created)
 
     async def get_execution(self, namespace: str, name: str) -> Body:
-        try:
-            return _as_dict(await self._client.get(ExecutionResource, name, namespace=namespace))
-        except ApiError as e:
-            raise _translate(e) from e
+        return _as_dict(
+            await _translated(self._client.get(ExecutionResource, name, namespace=namespace))
+        )
 
     async def patch_execution_status(
         self, namespace: str, name: str, status: Mapping[str, Any]
     ) -> Body:
-        try:
-            patched = await self._client.patch(
-                ExecutionResource.Status,
-                name,
-                {"status": dict(status)},
-                namespace=namespace,
-                patch_type=PatchType.MERGE,
-                field_manager=FIELD_MANAGER,
-            )
-        except ApiError as e:
-            raise _translate(e) from e
-        return _as_dict(patched)
+        return await self._patch_status(ExecutionResource, namespace, name, status)
 
     async def delete_execution(self, namespace: str, name: str) -> None:
-        try:
-            await self._client.delete(
+        await _translated(
+            self._client.delete(
                 ExecutionResource, name, namespace=namespace, cascade=CascadeType.BACKGROUND
             )
-        except ApiError as e:
-            raise _translate(e) from e
+        )
 
     async def create_job(self, namespace: str, body: Body) -> Body:
-        try:
-            created = await self._client.create(
-                cast(Job, Job.from_dict(body)), field_manager=FIELD_MANAGER
-            )
-        except ApiError as e:
-            raise _translate(e) from e
-        return _as_dict(created)
+        job = cast(Job, Job.from_dict(body))
+        return _as_dict(await _translated(self._client.create(job, field_manager=FIELD_MANAGER)))
 
     async def delete_job(self, namespace: str, name: str) -> None:
-        try:
-            await self._client.delete(
-                Job, name, namespace=namespace, cascade=CascadeType.BACKGROUND
-            )
-        except ApiError as e:
-            raise _translate(e) from e
+        await _translated(
+            self._client.delete(Job, name, namespace=namespace, cascade=CascadeType.BACKGROUND)
+        )
 
     async def patch_rerunnable_job_status(
         self, namespace: str, name: str, status: Mapping[str, Any]
     ) -> Body:
-        try:
-            patched = await self._client.patch(
-                RerunnableJobResource.Status,
+        return await self._patch_status(RerunnableJobResource, namespace, name, status)
+
+    async def _patch_status(
+        self,
+        resource: type[GenericNamespacedResource],
+        namespace: str,
+        name: str,
+        status: Mapping[str, Any],
+    ) -> Body:
+        patched = await _translated(
+            self._client.patch(
+                resource.Status,
                 name,
                 {"status": dict(status)},
                 namespace=namespace,
                 patch_type=PatchType.MERGE,
                 field_manager=FIELD_MANAGER,
             )
-        except ApiError as e:
-            raise _translate(e) from e
+        )
         return _as_dict(patched)
 
     async def post_event(
