@@ -7,6 +7,7 @@ or the ones given.
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -34,6 +35,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "-A", "--all-namespaces", action="store_true", help="watch all namespaces (the default)"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+    election = parser.add_argument_group("leader election (one replica works, the others stand by)")
+    election.add_argument(
+        "--leader-elect",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="elect a leader through a Lease (default: on)",
+    )
+    election.add_argument(
+        "--leader-election-namespace",
+        default=os.environ.get("POD_NAMESPACE", "default"),
+        help="namespace of the Lease (default: $POD_NAMESPACE, else default)",
+    )
+    election.add_argument(
+        "--leader-election-id", default="rerunnable-operator", help="name of the Lease"
+    )
+    election.add_argument("--lease-duration", type=int, default=15, metavar="SECONDS")
+    election.add_argument("--renew-deadline", type=float, default=10.0, metavar="SECONDS")
+    election.add_argument("--retry-period", type=float, default=2.0, metavar="SECONDS")
     parser.add_argument(
         "--liveness",
         metavar="URL",
@@ -56,12 +75,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     import kopf
 
     import rerunnable.handlers  # noqa: F401  (registers the handlers)
+    from rerunnable.leader import Election
 
+    memo = kopf.Memo()
+    if args.leader_elect:
+        memo["election"] = Election(
+            namespace=args.leader_election_namespace,
+            name=args.leader_election_id,
+            lease_duration=args.lease_duration,
+            renew_deadline=args.renew_deadline,
+            retry_period=args.retry_period,
+        )
     kopf.run(
         standalone=True,
         clusterwide=not args.namespace,
         namespaces=args.namespace,
         liveness_endpoint=args.liveness,
+        memo=memo,
     )
     return 0
 

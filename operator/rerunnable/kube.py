@@ -8,7 +8,6 @@ a plain dict, as the API server sent it, or raises `AlreadyExistsError`, `NotFou
 
 import itertools
 import logging
-import os
 import uuid
 from collections.abc import Awaitable, Mapping
 from datetime import datetime
@@ -37,6 +36,7 @@ __all__ = [
     "Kube",
     "KubeError",
     "LightkubeKube",
+    "NameConflictError",
     "NotFoundError",
     "ObjectRef",
 ]
@@ -64,6 +64,10 @@ class NotFoundError(KubeError):
     pass
 
 
+class NameConflictError(KubeError):
+    """The deterministic name is taken by an object this run does not own."""
+
+
 class InvalidError(KubeError):
     """The API server refused the object (422): the message says which field."""
 
@@ -76,6 +80,7 @@ class Kube(Protocol):
     ) -> Body: ...
     async def delete_execution(self, namespace: str, name: str) -> None: ...
     async def create_job(self, namespace: str, body: Body) -> Body: ...
+    async def get_job(self, namespace: str, name: str) -> Body: ...
     async def delete_job(self, namespace: str, name: str) -> None: ...
     async def patch_rerunnable_job_status(
         self, namespace: str, name: str, status: Mapping[str, Any]
@@ -120,10 +125,11 @@ async def _translated(call: Awaitable[Any]) -> Any:
 
 
 class LightkubeKube:
-    def __init__(self, client: AsyncClient) -> None:
+    def __init__(self, client: AsyncClient, *, instance: str) -> None:
         self._client = client
         self._event_ids = itertools.count()
-        self._instance = f"{os.getpid():x}{uuid.uuid4().hex[:6]}"
+        self._instance = instance  # Events' reportingInstance: which replica wrote them
+        self._event_prefix = uuid.uuid4().hex[:8]
 
     async def create_execution(self, namespace: str, body: Body) -> Body:
         created = await _translated(
@@ -151,6 +157,9 @@ class LightkubeKube:
     async def create_job(self, namespace: str, body: Body) -> Body:
         job = cast(Job, Job.from_dict(body))
         return _as_dict(await _translated(self._client.create(job, field_manager=FIELD_MANAGER)))
+
+    async def get_job(self, namespace: str, name: str) -> Body:
+        return _as_dict(await _translated(self._client.get(Job, name, namespace=namespace)))
 
     async def delete_job(self, namespace: str, name: str) -> None:
         await _translated(
@@ -184,7 +193,7 @@ class LightkubeKube:
     async def post_event(
         self, regarding: ObjectRef, type_: str, reason: str, message: str, now: datetime
     ) -> None:
-        name = f"{regarding['name']}.{self._instance}{next(self._event_ids):x}"
+        name = f"{regarding['name']}.{self._event_prefix}{next(self._event_ids):x}"
         stamp = rfc3339(now)
         event = cast(
             CoreEvent,

@@ -29,9 +29,16 @@ from rerunnable.api.v1alpha1 import (
 from rerunnable.core.execution_status import rejected
 from rerunnable.core.jobs import build_job, run_labels
 from rerunnable.core.planner import Interrupt, NewExecution, Plan, plan
-from rerunnable.core.state import ExecutionState, RerunnableJobState
+from rerunnable.core.state import ExecutionState, JobState, RerunnableJobState
 from rerunnable.faults import crash_point
-from rerunnable.kube import AlreadyExistsError, InvalidError, Kube, KubeError, NotFoundError
+from rerunnable.kube import (
+    AlreadyExistsError,
+    InvalidError,
+    Kube,
+    KubeError,
+    NameConflictError,
+    NotFoundError,
+)
 from rerunnable.store import Key, Store, Versioned, resource_version
 from rerunnable.workqueue import WorkQueue
 
@@ -78,8 +85,17 @@ class Reconciler:
                 exc_info=not isinstance(e, KubeError),
             )
             self._queue.add_after(key, delay)
+            if isinstance(e, NameConflictError) and failures == 1:
+                await self._report_conflict(key, e)
         else:
             self._failures.pop(key, None)
+
+    async def _report_conflict(self, key: Key, e: NameConflictError) -> None:
+        """Say it where the user looks, once per streak of failures (it is retried)."""
+        rjob = self._store.rerunnable_job(key)
+        if rjob is not None:
+            with contextlib.suppress(KubeError):
+                await self._event(rjob, "Warning", "NameConflict", f"{e.message}; retrying")
 
     async def _reconcile(self, key: Key) -> None:
         rjob = self._store.rerunnable_job(key)
@@ -119,17 +135,18 @@ class Reconciler:
                 key,
                 Versioned(rjob.name, resource_version(body), RerunnableJobState.from_body(body)),
             )
+        for event in p.events:
+            await self._event(rjob, event.type, event.reason, event.message)
+
+    async def _event(self, rjob: RerunnableJobState, type_: str, reason: str, message: str) -> None:
         regarding = {
             "apiVersion": f"{GROUP}/{VERSION}",
             "kind": RERUNNABLE_JOB_KIND,
-            "namespace": namespace,
+            "namespace": rjob.namespace,
             "name": rjob.name,
             "uid": rjob.uid,
         }
-        for event in p.events:
-            await self._kube.post_event(
-                regarding, event.type, event.reason, event.message, self._clock()
-            )
+        await self._kube.post_event(regarding, type_, reason, message, self._clock())
 
     async def _patch_execution_status(self, key: Key, name: str, status: ExecutionStatus) -> None:
         try:
@@ -183,7 +200,7 @@ class Reconciler:
             created = await self._kube.get_execution(rjob.namespace, new.name)
         execution = ExecutionState.from_body(created)
         if execution.owner_uid != rjob.uid:
-            raise KubeError(
+            raise NameConflictError(
                 409,
                 "AlreadyExists",
                 f"Execution {new.name} exists but belongs to another RerunnableJob "
@@ -194,7 +211,9 @@ class Reconciler:
         )
         crash_point("after-execution-created")
         if new.queued:
-            if execution.status.reason is None:
+            # Only a queued run that never had a status gets one; one that another pass
+            # (or replica) saw start keeps its own.
+            if execution.status.reason is None and not execution.status.job_name:
                 status = ExecutionStatus(
                     phase=ExecutionPhase.PENDING,
                     reason="Queued",
@@ -222,13 +241,30 @@ class Reconciler:
             scheduled_time=execution.spec.scheduled_time,
         )
         try:
-            await self._kube.create_job(rjob.namespace, manifest)
+            job = await self._kube.create_job(rjob.namespace, manifest)
         except AlreadyExistsError:
-            pass
+            job = await self._kube.get_job(rjob.namespace, execution.name)
         except InvalidError as e:
             status = rejected(execution.status, message=e.message, now=self._clock())
             await self._patch_execution_status(key, execution.name, status)
+            await self._event(
+                rjob,
+                "Warning",
+                "RunFailed",
+                f"Job of Execution {execution.name} refused: {e.message}",
+            )
             return
+        found = JobState.from_body(job)
+        if found.owner_uid != execution.uid:
+            raise NameConflictError(
+                409,
+                "AlreadyExists",
+                f"Job {execution.name} exists but belongs to another owner "
+                f"(uid {found.owner_uid}); it must be deleted first",
+            )
+        # Seen by the next pass even before the Job watch delivers it: a run whose
+        # status names its Job but whose Job is unseen would end Interrupted.
+        self._store.wrote("job", key, Versioned(execution.name, resource_version(job), found))
         crash_point("after-job-created")
         status = execution.status.model_copy(
             update={"job_name": execution.name, "reason": None, "message": None}

@@ -84,6 +84,34 @@ class Store:
         """Remember that the operator just deleted an object."""
         self._put(kind, key, name, None)
 
+    def observed(
+        self, kind: str, key: Key, name: str, resource_version: int, *, deleted: bool
+    ) -> None:
+        """The watch delivered this version of an object, or its deletion.
+
+        An overlay entry goes as soon as the watch confirms or supersedes it, not
+        only when a pass reads it: otherwise a write followed by a deletion, with
+        no pass in between, would keep a deleted object alive until the TTL.
+        """
+        entry = self._overlay.get((kind, key[0], name))
+        if entry is None:
+            return
+        superseded = (
+            deleted
+            if entry.version is None
+            else deleted or resource_version >= entry.version.resource_version
+        )
+        if superseded:
+            self._drop(kind, key, name)
+
+    def _drop(self, kind: str, key: Key, name: str) -> None:
+        del self._overlay[(kind, key[0], name)]
+        names = self._by_key.get((kind, key))
+        if names is not None:
+            names.discard(name)
+            if not names:
+                del self._by_key[(kind, key)]
+
     def _put(self, kind: str, key: Key, name: str, version: Versioned[Any] | None) -> None:
         entry_key = (kind, key[0], name)
         self._overlay[entry_key] = _Entry(key, version, self._clock() + OVERLAY_TTL)

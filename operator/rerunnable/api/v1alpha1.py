@@ -265,6 +265,9 @@ class RerunnableJobStatus(_Model):
     last_result: ExecutionPhase | None = Field(
         default=None, description="Phase of the latest finished Execution."
     )
+    last_completion_time: datetime | None = Field(
+        default=None, description="When the latest finished Execution ended (its lastResult)."
+    )
     next_schedule_time: datetime | None = Field(
         default=None, description="When the next scheduled run is due; empty if none is."
     )

@@ -585,8 +585,16 @@ def _status(
 
     successes = [completed(n) for n in finished if p.statuses[n].phase == ExecutionPhase.SUCCEEDED]
     last_success = max([t for t in [previous.last_successful_time, *successes] if t], default=None)
-    latest_finished = max(finished, key=completed, default=None)
-    last_result = p.statuses[latest_finished].phase if latest_finished else previous.last_result
+    # A run that ended after the recorded result replaces it; pruning the newest run
+    # (it is gone from `finished`) changes nothing.
+    newer = [
+        n
+        for n in finished
+        if previous.last_completion_time is None or completed(n) > previous.last_completion_time
+    ]
+    latest = max(newer, key=completed, default=None)
+    last_result = p.statuses[latest].phase if latest else previous.last_result
+    last_completion = completed(latest) if latest else previous.last_completion_time
     last_run = max(
         [t for t in [previous.last_run_time, *(p.executions[n].created for n in by_age)] if t],
         default=None,
@@ -632,6 +640,7 @@ def _status(
         last_successful_time=last_success,
         last_run_time=last_run,
         last_result=last_result,
+        last_completion_time=last_completion,
         next_schedule_time=next_time,
         last_run_token=last_token,
         last_skipped=p.skipped or previous.last_skipped,

@@ -1,0 +1,300 @@
+"""`kubectl rerun`: argument parsing, and `main`, which maps every outcome to an exit code.
+
+Exit codes: 0 success; 1 an error, or a run that failed, was interrupted or was
+refused; 2 `run --wait` timed out (the run goes on). Usage errors exit 1 too
+(argparse would say 2, which `run --wait` keeps for timeouts).
+"""
+
+import argparse
+import secrets
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import NoReturn, TextIO
+
+from rerunnable import __version__
+from rerunnable.plugin.cluster import connect
+from rerunnable.plugin.commands import (
+    Console,
+    default_token,
+    history_command,
+    next_command,
+    resume_command,
+    run_command,
+    suspend_command,
+)
+from rerunnable.plugin.errors import PluginError
+from rerunnable.plugin.output import OUTPUT_FORMATS
+from rerunnable.plugin.parsing import parse_duration
+
+__all__ = ["build_parser", "main", "parse_args"]
+
+PROG = "kubectl rerun"
+DEFAULT_TIMEOUT = "1h"
+MAX_COUNT = 1000
+EXIT_INTERRUPTED = 130
+
+_TOP_EPILOG = """\
+examples:
+  kubectl rerun run nightly-backup --wait --timeout 30m
+  kubectl rerun history nightly-backup -n team-a
+  kubectl rerun next nightly-backup -c 10
+  kubectl rerun suspend nightly-backup --until 2h
+  kubectl rerun resume nightly-backup
+
+Put the global flags after the command name (kubectl refuses flags placed
+before a plugin's name): kubectl rerun history NAME -n team-a --context prod.
+"kubectl rerun COMMAND --help" shows each command's flags and examples.
+
+exit codes: 0 ok; 1 error, or the run failed, was interrupted or was refused;
+2 run --wait timed out (the run goes on).
+"""
+
+_RUN_EPILOG = f"""\
+Sets the annotation rerunnable.dev/run=TOKEN on the RerunnableJob. The operator
+turns each new token into exactly one Execution, named NAME-m<first 8 hex of
+sha256(TOKEN)>, subject to the job's concurrencyPolicy. The default token is
+kubectl-rerun-<UTC time>-<random>; pass --token to retry idempotently (the same
+token again never starts a second run).
+
+With --wait, prints a line each time the run's phase or progress changes and
+exits 0 if it succeeds, 1 if it fails, is interrupted or is refused (e.g.
+concurrencyPolicy Forbid while another run is active, or an invalid spec),
+2 when --timeout (default {DEFAULT_TIMEOUT}) passes first.
+
+examples:
+  kubectl rerun run nightly-backup
+  kubectl rerun run nightly-backup --wait
+  kubectl rerun run nightly-backup --wait --timeout 10m -n team-a
+  kubectl rerun run nightly-backup --token "$CI_PIPELINE_ID" --wait   # safe to retry
+"""
+
+_HISTORY_EPILOG = """\
+Lists the Executions labelled rerunnable.dev/rerunnable-job=NAME, newest
+first. SCHEDULED and STARTED are ages (as kubectl's AGE), DURATION runs to the
+end of the run (or to now while it runs), PROGRESS is succeeded/total pods.
+Finished runs beyond the job's history limits are pruned by the operator.
+-o json|yaml prints the Execution objects as a kubectl List.
+
+examples:
+  kubectl rerun history nightly-backup
+  kubectl rerun history nightly-backup -o json | jq -r '.items[0].status.phase'
+"""
+
+_NEXT_EPILOG = """\
+Computes the upcoming scheduled runs locally from the spec, as the operator
+does (all schedules merged, Jenkins H resolved for this object, DST rules of
+the job's timeZone), shown in the job's time zone and in UTC. A suspended job
+has none; with suspendUntil in the future the list starts at that time. Manual
+runs are not scheduled and not listed.
+
+Note: -n is the namespace, as everywhere in kubectl. The number of runs is
+-c/--count: "next NAME -n 5" means namespace "5".
+
+examples:
+  kubectl rerun next nightly-backup
+  kubectl rerun next nightly-backup -c 10 -n team-a
+  kubectl rerun next nightly-backup -o json
+"""
+
+_SUSPEND_EPILOG = """\
+Without --until, sets spec.suspend: true: no scheduled runs until resumed.
+With --until, sets spec.suspendUntil (and spec.suspend: false): scheduled runs
+resume by themselves at that time. TIME is RFC 3339 (2026-11-23T08:00:00Z,
+2026-11-23T09:00:00+01:00) or a duration from now (30m, 2h, 1d, 1h30m).
+Slots that fall in a suspension are not run afterwards. Manual runs are not
+suspended.
+
+examples:
+  kubectl rerun suspend nightly-backup
+  kubectl rerun suspend nightly-backup --until 2h
+  kubectl rerun suspend nightly-backup --until 2026-12-27T06:00:00+01:00
+"""
+
+_RESUME_EPILOG = """\
+Sets spec.suspend: false and removes spec.suspendUntil. Slots that fell in
+the suspension are not run.
+
+example:
+  kubectl rerun resume nightly-backup
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit 1: exit code 2 means a timeout."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"error: {message}\n")
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_COUNT}, got {value}")
+    return value
+
+
+def _duration(text: str) -> timedelta:
+    try:
+        return parse_duration(text, what="--timeout")
+    except PluginError as e:
+        raise argparse.ArgumentTypeError(e.message.removeprefix("--timeout: ")) from None
+
+
+def _global_flags() -> _Parser:
+    """-n/--namespace, --kubeconfig, --context: accepted before and after the command.
+
+    Defaults are SUPPRESS so that a subcommand's absent flag does not hide a given one.
+    """
+    flags = _Parser(add_help=False)
+    group = flags.add_argument_group("global flags")
+    group.add_argument(
+        "-n",
+        "--namespace",
+        default=argparse.SUPPRESS,
+        help="namespace (default: the kubeconfig context's, else default)",
+    )
+    group.add_argument(
+        "--kubeconfig",
+        default=argparse.SUPPRESS,
+        metavar="PATH",
+        help="kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)",
+    )
+    group.add_argument(
+        "--context",
+        default=argparse.SUPPRESS,
+        help="kubeconfig context (default: the current context)",
+    )
+    return flags
+
+
+def _output_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-o",
+        "--output",
+        choices=OUTPUT_FORMATS,
+        default=None,
+        help="print json or yaml instead of a table",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    flags = _global_flags()
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(
+        prog=PROG,
+        description="Run, inspect and pause Rerunnable jobs (rerunnablejobs.rerunnable.dev).",
+        epilog=_TOP_EPILOG,
+        formatter_class=formatter,
+        parents=[flags],
+    )
+    parser.add_argument("--version", action="version", version=f"kubectl-rerun {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, summary: str, epilog: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name,
+            help=summary,
+            description=summary[:1].upper() + summary[1:] + ".",
+            epilog=epilog,
+            formatter_class=formatter,
+            parents=[flags],
+        )
+        sub.add_argument("name", metavar="NAME", help="name of the RerunnableJob")
+        return sub
+
+    run = command("run", "start a manual run of a RerunnableJob now", _RUN_EPILOG)
+    run.add_argument(
+        "--token",
+        help="the run's token (default: kubectl-rerun-<UTC time>-<random>); the same token"
+        " never starts a second run",
+    )
+    run.add_argument(
+        "--wait", action="store_true", help="follow the run until it ends; exit 0, 1 or 2"
+    )
+    run.add_argument(
+        "--timeout",
+        type=_duration,
+        default=None,
+        metavar="DURATION",
+        help=f"with --wait: give up after this long, exit 2 (default {DEFAULT_TIMEOUT};"
+        " e.g. 30s, 10m, 1h)",
+    )
+
+    history = command("history", "list the Executions of a RerunnableJob", _HISTORY_EPILOG)
+    _output_flag(history)
+
+    upcoming = command("next", "list the upcoming scheduled runs of a RerunnableJob", _NEXT_EPILOG)
+    upcoming.add_argument(
+        "-c", "--count", type=_count, default=5, help="how many runs to list (default 5)"
+    )
+    _output_flag(upcoming)
+
+    suspend = command("suspend", "stop the scheduled runs of a RerunnableJob", _SUSPEND_EPILOG)
+    suspend.add_argument(
+        "--until",
+        metavar="TIME",
+        help="resume by itself at TIME: RFC 3339, or a duration from now (30m, 2h, 1d)",
+    )
+
+    command("resume", "resume the scheduled runs of a RerunnableJob", _RESUME_EPILOG)
+    return parser
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        parser.exit(1)
+    if args.command == "run":
+        if args.timeout is not None and not args.wait:
+            parser.error("--timeout needs --wait")
+        if args.token is not None and not args.token.strip():
+            parser.error("--token must not be empty")
+    return args
+
+
+def dispatch(args: argparse.Namespace, console: Console) -> int:
+    with connect(
+        kubeconfig=getattr(args, "kubeconfig", None),
+        context=getattr(args, "context", None),
+        namespace=getattr(args, "namespace", None),
+    ) as cluster:
+        if args.command == "run":
+            token = args.token or default_token(console.now(), secrets.token_hex(3))
+            timeout = args.timeout or parse_duration(DEFAULT_TIMEOUT)
+            return run_command(
+                cluster, args.name, token=token, wait=args.wait, timeout=timeout, console=console
+            )
+        if args.command == "history":
+            return history_command(cluster, args.name, output=args.output, console=console)
+        if args.command == "next":
+            return next_command(
+                cluster, args.name, count=args.count, output=args.output, console=console
+            )
+        if args.command == "suspend":
+            return suspend_command(cluster, args.name, until=args.until, console=console)
+        if args.command == "resume":
+            return resume_command(cluster, args.name, console=console)
+    raise AssertionError(f"unknown command {args.command!r}")  # pragma: no cover
+
+
+def main(
+    argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """The `kubectl-rerun` console script: returns the exit code."""
+    console = Console(out=out or sys.stdout, err=err or sys.stderr)
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return dispatch(args, console)
+    except PluginError as e:
+        console.warn(f"error: {e.message}")
+        return e.exit_code
+    except KeyboardInterrupt:
+        console.warn("interrupted (a run that was started goes on)")
+        return EXIT_INTERRUPTED

@@ -1,0 +1,321 @@
+"""The five commands: each reads and writes through a `Cluster` and prints to `Console`.
+
+Pure decisions live in the neighbouring modules (follow, history, upcoming,
+parsing, output); this module is the imperative shell around them.
+"""
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any, TextIO
+
+from rerunnable.api.names import ANNOTATION_RUN
+from rerunnable.api.v1alpha1 import rfc3339
+from rerunnable.core.naming import manual_execution_name
+from rerunnable.plugin.cluster import Cluster
+from rerunnable.plugin.errors import PluginError
+from rerunnable.plugin.follow import (
+    EXIT_OK,
+    EXIT_TIMEOUT,
+    Snapshot,
+    assess,
+    exit_code_for_phase,
+    final_line,
+    outcome_from_events,
+    progress_line,
+    refusal,
+    token_handled,
+)
+from rerunnable.plugin.history import history_table, newest_first
+from rerunnable.plugin.output import NONE, dump, parse_time, short_duration
+from rerunnable.plugin.parsing import parse_until
+from rerunnable.plugin.upcoming import upcoming_json, upcoming_runs, upcoming_text
+
+__all__ = [
+    "POLL_INTERVAL",
+    "Console",
+    "default_token",
+    "history_command",
+    "next_command",
+    "resume_command",
+    "run_command",
+    "suspend_command",
+]
+
+POLL_INTERVAL = 0.5  # seconds between two looks at a run followed with --wait
+EVENT_GRACE = 5.0  # seconds to wait for the operator's event about a run pruned at once
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Console:
+    """Where commands print, and their clocks (replaceable in tests)."""
+
+    out: TextIO
+    err: TextIO
+    now: Callable[[], datetime] = _utc_now
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    local_zone: tzinfo | None = None  # of the times in progress lines; None: the machine's
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    def warn(self, text: str) -> None:
+        print(text, file=self.err, flush=True)
+
+    def clock(self) -> datetime:
+        return self.now().astimezone(self.local_zone)
+
+
+def default_token(now: datetime, random_hex: str) -> str:
+    """`kubectl-rerun-20261122T080304Z-a1b2c3`: sortable, and unique enough per invocation."""
+    return f"kubectl-rerun-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{random_hex}"
+
+
+# -- run --------------------------------------------------------------------------------------
+
+
+def run_command(
+    cluster: Cluster,
+    name: str,
+    *,
+    token: str,
+    wait: bool,
+    timeout: timedelta,
+    console: Console,
+) -> int:
+    rjob = cluster.get_rjob(name)
+    execution_name = manual_execution_name(name, token)
+    existing = cluster.find_execution(execution_name)
+    if existing is not None:
+        phase = Snapshot.of(existing).phase
+        console.say(
+            f"execution.rerunnable.dev/{execution_name} exists already ({phase}):"
+            f" run {token!r} was requested before"
+        )
+    else:
+        if token_handled(rjob, token):
+            return _handled_before(cluster, rjob, token, execution_name, wait, console)
+        rjob = cluster.patch_rjob(name, {"metadata": {"annotations": {ANNOTATION_RUN: token}}})
+        console.say(
+            f"execution.rerunnable.dev/{execution_name} requested"
+            f" (rerunnablejob/{name}, token {token})"
+        )
+    if not wait:
+        held = refusal(rjob, token) if existing is None else None
+        if held is not None:
+            console.warn(f"note: {held}")
+        return EXIT_OK
+    return _follow(
+        cluster, name, token, execution_name, timeout, console, seen=existing is not None
+    )
+
+
+def _handled_before(
+    cluster: Cluster,
+    rjob: Mapping[str, Any],
+    token: str,
+    execution_name: str,
+    wait: bool,
+    console: Console,
+) -> int:
+    """The token was used before and its Execution is gone: say what became of the run."""
+    refused = refusal(rjob, token)
+    if refused is not None:
+        raise PluginError(refused)
+    name = rjob["metadata"]["name"]
+    phase = outcome_from_events(cluster.events_about_rjob(name), execution_name)
+    if phase is None:
+        raise PluginError(
+            f"run {token!r} was handled before, and its Execution {execution_name} no longer"
+            " exists (skipped, deleted or pruned); use a new token to run again"
+        )
+    console.say(
+        f"Execution {execution_name} {phase}: run {token!r} was requested before"
+        " (from the operator's event; the Execution has been pruned since)"
+    )
+    return exit_code_for_phase(phase) if wait else EXIT_OK
+
+
+def _outcome_from_events(
+    cluster: Cluster, name: str, execution_name: str, console: Console
+) -> str | None:
+    """The final phase of a pruned run from the operator's event, which it posts just after
+    the prune: looked for during EVENT_GRACE."""
+    deadline = console.monotonic() + EVENT_GRACE
+    while True:
+        phase = outcome_from_events(cluster.events_about_rjob(name), execution_name)
+        remaining = deadline - console.monotonic()
+        if phase is not None or remaining <= 0:
+            return phase
+        console.sleep(min(POLL_INTERVAL, remaining))
+
+
+def _follow(
+    cluster: Cluster,
+    name: str,
+    token: str,
+    execution_name: str,
+    timeout: timedelta,
+    console: Console,
+    *,
+    seen: bool,
+) -> int:
+    """Print a line per change of phase or progress until the run ends, is refused, or times out."""
+    deadline = console.monotonic() + timeout.total_seconds()
+    reported: object = None
+    last: Snapshot | None = None
+    said_waiting = False
+    while True:
+        rjob = cluster.find_rjob(name)  # first: see follow.py
+        execution = cluster.find_execution(execution_name)
+        verdict = assess(
+            token=token,
+            execution_name=execution_name,
+            rjob=rjob,
+            execution=execution,
+            seen=seen,
+        )
+        if verdict.snapshot is not None:
+            seen = True
+            last = verdict.snapshot
+            if last.reported() != reported:
+                reported = last.reported()
+                console.say(progress_line(console.clock(), last))
+        if verdict.state == "finished":
+            assert last is not None
+            console.say(final_line(execution_name, last))
+            return exit_code_for_phase(last.phase)
+        if verdict.state == "refused":
+            raise PluginError(verdict.message)
+        if verdict.state == "vanished":
+            phase = _outcome_from_events(cluster, name, execution_name, console)
+            if phase is None:
+                raise PluginError(verdict.message)
+            console.say(
+                f"Execution {execution_name} {phase} (from the operator's event;"
+                " the Execution has been pruned by the history limits)"
+            )
+            return exit_code_for_phase(phase)
+        if verdict.state == "waiting" and not said_waiting:
+            said_waiting = True
+            console.say(
+                f"{console.clock():%H:%M:%S}  waiting for the operator to create the Execution"
+            )
+        remaining = deadline - console.monotonic()
+        if remaining <= 0:
+            where = f"last phase {last.phase}" if last else "no Execution yet"
+            hint = ""
+            if last is None and rjob is not None and not token_handled(rjob, token):
+                hint = "; the operator has not handled the token yet: is it running?"
+            console.warn(
+                f"error: timed out after {short_duration(timeout)} waiting for Execution"
+                f" {execution_name} ({where}{hint}); the run goes on"
+            )
+            return EXIT_TIMEOUT
+        console.sleep(min(POLL_INTERVAL, remaining))
+
+
+# -- history ------------------------------------------------------------------------------------
+
+
+def history_command(cluster: Cluster, name: str, *, output: str | None, console: Console) -> int:
+    cluster.get_rjob(name)  # a clear error for a missing RerunnableJob, not an empty list
+    executions = newest_first(cluster.executions_of(name))
+    if output:
+        listing = {"apiVersion": "v1", "kind": "List", "items": executions, "metadata": {}}
+        console.out.write(dump(listing, output))
+    elif not executions:
+        console.warn(f"No Executions of rerunnablejob/{name} in namespace {cluster.namespace}.")
+    else:
+        console.out.write(history_table(executions, console.now()))
+    return EXIT_OK
+
+
+# -- next -----------------------------------------------------------------------------------------
+
+
+def next_command(
+    cluster: Cluster, name: str, *, count: int, output: str | None, console: Console
+) -> int:
+    try:
+        rjob = cluster.get_rjob(name)
+    except PluginError as e:
+        if cluster.namespace.isdigit():
+            e.message += " (-n is the namespace; the number of runs is -c/--count)"
+        raise
+    now = console.now()
+    upcoming = upcoming_runs(rjob, count=count, now=now)
+    if output:
+        console.out.write(dump(upcoming_json(upcoming), output))
+    else:
+        console.out.write(upcoming_text(upcoming, now=now))
+    return EXIT_OK
+
+
+# -- suspend / resume -----------------------------------------------------------------------------
+
+
+def _shown(value: Any) -> str:
+    return NONE if value is None else json.dumps(value).strip('"')
+
+
+def _changes(spec: Mapping[str, Any], patch: Mapping[str, Any]) -> str:
+    return ", ".join(
+        f"spec.{key} {_shown(spec.get(key))} -> {_shown(value)}" for key, value in patch.items()
+    )
+
+
+def _whole_seconds_up(moment: datetime) -> datetime:
+    """As stored (RFC 3339 has whole seconds here), never earlier than asked."""
+    if moment.microsecond:
+        return moment.replace(microsecond=0) + timedelta(seconds=1)
+    return moment
+
+
+def suspend_command(cluster: Cluster, name: str, *, until: str | None, console: Console) -> int:
+    now = console.now()
+    moment = _whole_seconds_up(parse_until(until, now=now)) if until is not None else None
+    rjob = cluster.get_rjob(name)
+    spec = rjob.get("spec") or {}
+    suspended = bool(spec.get("suspend", False))
+    patch: dict[str, Any] = {}
+    if moment is None:
+        if not suspended:
+            patch["suspend"] = True
+        done = f"rerunnablejob/{name} suspended"
+    else:
+        left = timedelta(seconds=int((moment - now).total_seconds()))
+        if suspended:
+            patch["suspend"] = False  # "until" means: resume by itself then
+        if parse_time(spec.get("suspendUntil")) != moment:
+            patch["suspendUntil"] = rfc3339(moment)
+        done = f"rerunnablejob/{name} suspended until {rfc3339(moment)} (in {short_duration(left)})"
+    if not patch:
+        console.say(f"rerunnablejob/{name} is suspended already; nothing changed")
+        return EXIT_OK
+    cluster.patch_rjob(name, {"spec": patch})
+    console.say(f"{done}: {_changes(spec, patch)}")
+    return EXIT_OK
+
+
+def resume_command(cluster: Cluster, name: str, *, console: Console) -> int:
+    rjob = cluster.get_rjob(name)
+    spec = rjob.get("spec") or {}
+    patch: dict[str, Any] = {}
+    if spec.get("suspend"):
+        patch["suspend"] = False
+    if spec.get("suspendUntil") is not None:
+        patch["suspendUntil"] = None  # a merge patch's null removes the field
+    if not patch:
+        console.say(f"rerunnablejob/{name} is not suspended; nothing changed")
+        return EXIT_OK
+    cluster.patch_rjob(name, {"spec": patch})
+    console.say(f"rerunnablejob/{name} resumed: {_changes(spec, patch)}")
+    return EXIT_OK

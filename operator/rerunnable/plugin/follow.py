@@ -1,0 +1,226 @@
+"""`kubectl rerun run --wait`: what one look at the RerunnableJob and its Execution means (pure).
+
+The command loop (commands.py) reads the RerunnableJob first and the
+Execution second (the operator writes the RerunnableJob's status only after
+the Execution exists, so in that order "token handled" and "no Execution"
+together really mean the Execution is gone), hands both to `assess`, and
+prints a `progress_line` whenever the `Snapshot` changes.
+"""
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from rerunnable.api.v1alpha1 import TERMINAL_PHASES, ExecutionPhase
+from rerunnable.plugin.output import parse_time, short_duration
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_TIMEOUT",
+    "Snapshot",
+    "Verdict",
+    "assess",
+    "exit_code_for_phase",
+    "final_line",
+    "outcome_from_events",
+    "progress_line",
+    "refusal",
+]
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # the run failed or was interrupted, was refused, or the command failed
+EXIT_TIMEOUT = 2  # --timeout passed before the run finished
+
+# Ready=False with these reasons holds a new token until the spec is fixed; a rejected Job
+# template (InvalidJobTemplate) does not: the run is created and its Job refused again.
+_NOT_HOLDING = frozenset({"InvalidJobTemplate"})
+
+_HELD_TOKEN = re.compile(r" \(manual run .* starts once this is fixed\)$")
+
+_FINISH_EVENTS = {
+    "RunSucceeded": ExecutionPhase.SUCCEEDED.value,
+    "RunFailed": ExecutionPhase.FAILED.value,
+    "RunInterrupted": ExecutionPhase.INTERRUPTED.value,
+}
+
+
+def exit_code_for_phase(phase: str) -> int:
+    """0 for Succeeded; 1 for Failed and Interrupted. Only terminal phases have one."""
+    if phase == ExecutionPhase.SUCCEEDED:
+        return EXIT_OK
+    if phase in (ExecutionPhase.FAILED, ExecutionPhase.INTERRUPTED):
+        return EXIT_FAILED
+    raise ValueError(f"phase {phase!r} is not terminal")
+
+
+def _section(obj: Mapping[str, Any] | None, key: str) -> Mapping[str, Any]:
+    value = (obj or {}).get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The parts of an Execution's status that `--wait` reports on."""
+
+    phase: str
+    reason: str | None
+    message: str | None
+    progress: tuple[int, int, int, int] | None  # succeeded, failed, active, total
+    start_time: datetime | None
+    completion_time: datetime | None
+
+    @classmethod
+    def of(cls, execution: Mapping[str, Any]) -> "Snapshot":
+        status = _section(execution, "status")
+        progress = status.get("progress")
+        counts = None
+        if isinstance(progress, Mapping):
+            counts = (
+                int(progress.get("succeeded", 0)),
+                int(progress.get("failed", 0)),
+                int(progress.get("active", 0)),
+                int(progress.get("total", 1)),
+            )
+        return cls(
+            phase=str(status.get("phase") or ExecutionPhase.PENDING.value),
+            reason=status.get("reason") or None,
+            message=status.get("message") or None,
+            progress=counts,
+            start_time=parse_time(status.get("startTime")),
+            completion_time=parse_time(status.get("completionTime")),
+        )
+
+    @property
+    def finished(self) -> bool:
+        return self.phase in TERMINAL_PHASES
+
+    def progress_text(self) -> str:
+        if self.progress is None:
+            return ""
+        succeeded, failed, active, total = self.progress
+        return f"{succeeded}/{total} succeeded, {failed} failed, {active} active"
+
+    def reported(self) -> tuple[str, str | None, tuple[int, int, int, int] | None]:
+        """What a new progress line is printed for: phase, reason, pod counts."""
+        return (self.phase, self.reason, self.progress)
+
+
+def progress_line(at: datetime, snapshot: Snapshot) -> str:
+    """`12:03:04  Running      1/3 succeeded, 0 failed, 2 active` (at: local wall clock)."""
+    detail = snapshot.progress_text()
+    if snapshot.phase == ExecutionPhase.PENDING and snapshot.reason:
+        detail = f"{snapshot.reason}: {snapshot.message}" if snapshot.message else snapshot.reason
+    elif not detail:
+        detail = "waiting for its Job" if snapshot.phase == ExecutionPhase.PENDING else ""
+    return f"{at:%H:%M:%S}  {snapshot.phase:<11}  {detail}".rstrip()
+
+
+def final_line(name: str, snapshot: Snapshot) -> str:
+    """`Execution X Succeeded in 4s (1/1 succeeded, ...)` or `... Failed after 4s: Reason: msg`."""
+    took = ""
+    if snapshot.start_time and snapshot.completion_time:
+        took = short_duration(snapshot.completion_time - snapshot.start_time)
+    if snapshot.phase == ExecutionPhase.SUCCEEDED:
+        text = f"Execution {name} Succeeded" + (f" in {took}" if took else "")
+        return text + (f" ({snapshot.progress_text()})" if snapshot.progress else "")
+    text = f"Execution {name} {snapshot.phase}" + (f" after {took}" if took else "")
+    why = ": ".join(part for part in (snapshot.reason, snapshot.message) if part)
+    return text + (f": {why}" if why else "")
+
+
+def refusal(rjob: Mapping[str, Any], token: str) -> str | None:
+    """Why the operator will not create a run for `token`, or None if it has or it may.
+
+    - the token was handled and skipped: `status.lastSkipped` names it (ConcurrencyForbidden,
+      QueueFull, ...);
+    - the token is not handled yet and the spec (of this generation) is invalid: it waits
+      until the object is fixed; the Ready condition's message says what is wrong.
+    """
+    status = _section(rjob, "status")
+    name = _section(rjob, "metadata").get("name", "")
+    skipped = status.get("lastSkipped")
+    if status.get("lastRunToken") == token:
+        if isinstance(skipped, Mapping) and skipped.get("token") == token:
+            reason, message = skipped.get("reason", ""), skipped.get("message", "")
+            return f"rerunnablejob/{name} did not start the run ({reason}): {message}"
+        return None
+    generation = _section(rjob, "metadata").get("generation")
+    for condition in status.get("conditions") or []:
+        if (
+            isinstance(condition, Mapping)
+            and condition.get("type") == "Ready"
+            and condition.get("status") == "False"
+            and condition.get("reason") not in _NOT_HOLDING
+            and condition.get("observedGeneration") in (None, generation)
+        ):
+            # The operator names a token it holds; it may be an older one than ours.
+            message = _HELD_TOKEN.sub("", str(condition.get("message", "")))
+            return (
+                f"rerunnablejob/{name} is not ready ({condition.get('reason')}): {message};"
+                f" run {token!r} starts once the object is fixed"
+            )
+    return None
+
+
+def token_handled(rjob: Mapping[str, Any], token: str) -> bool:
+    return _section(rjob, "status").get("lastRunToken") == token
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the loop does next.
+
+    - waiting: no Execution yet, nothing says there will not be one;
+    - running: the Execution exists and has not finished (`snapshot`);
+    - finished: it has (`snapshot`; exit with `exit_code_for_phase`);
+    - refused: the operator will not create it (`message`, exit 1);
+    - vanished: it was there (or the token was handled) and is gone now (`message`).
+    """
+
+    state: Literal["waiting", "running", "finished", "refused", "vanished"]
+    snapshot: Snapshot | None = None
+    message: str = ""
+
+
+def assess(
+    *,
+    token: str,
+    execution_name: str,
+    rjob: Mapping[str, Any] | None,
+    execution: Mapping[str, Any] | None,
+    seen: bool,
+) -> Verdict:
+    """One look: `rjob` and `execution` as just read (None: not found); `seen`: seen before."""
+    if execution is not None:
+        snapshot = Snapshot.of(execution)
+        return Verdict("finished" if snapshot.finished else "running", snapshot)
+    if seen:
+        return Verdict(
+            "vanished",
+            message=f"Execution {execution_name} was deleted before it finished"
+            " (by hand, with its RerunnableJob, or pruned by the history limits)",
+        )
+    if rjob is None:
+        return Verdict("refused", message="the RerunnableJob was deleted")
+    reason = refusal(rjob, token)
+    if reason is not None:
+        return Verdict("refused", message=reason)
+    if token_handled(rjob, token):
+        return Verdict(
+            "vanished",
+            message=f"run {token!r} was handled, but Execution {execution_name} does not exist:"
+            " it was skipped (kubectl describe rjob shows why) or has been deleted or pruned",
+        )
+    return Verdict("waiting")
+
+
+def outcome_from_events(events: Iterable[tuple[str, str]], execution_name: str) -> str | None:
+    """The final phase of a pruned Execution, from the operator's (reason, message) Events."""
+    prefix = f"Execution {execution_name} "
+    for reason, message in events:
+        if reason in _FINISH_EVENTS and message.startswith(prefix):
+            return _FINISH_EVENTS[reason]
+    return None

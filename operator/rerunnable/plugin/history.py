@@ -1,0 +1,64 @@
+"""`kubectl rerun history`: a RerunnableJob's Executions as a table, newest first (pure)."""
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from rerunnable.plugin.output import NONE, human_age, parse_time, render_table, short_duration
+
+__all__ = ["HEADERS", "history_row", "history_table", "newest_first"]
+
+HEADERS = ("NAME", "TRIGGER", "PHASE", "SCHEDULED", "STARTED", "DURATION", "PROGRESS", "REASON")
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _section(obj: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = obj.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def newest_first(executions: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """By creation time, newest first; ties (timestamps have whole seconds) by slot, then name."""
+
+    def key(e: Mapping[str, Any]) -> tuple[datetime, datetime, str]:
+        meta, spec = _section(e, "metadata"), _section(e, "spec")
+        created = parse_time(meta.get("creationTimestamp")) or _EPOCH
+        slot = parse_time(spec.get("scheduledTime")) or _EPOCH
+        return (created, slot, str(meta.get("name", "")))
+
+    return sorted(executions, key=key, reverse=True)
+
+
+def _ago(value: Any, now: datetime) -> str:
+    moment = parse_time(value)
+    return human_age(now - moment) if moment else NONE
+
+
+def history_row(execution: Mapping[str, Any], now: datetime) -> list[str]:
+    meta = _section(execution, "metadata")
+    spec = _section(execution, "spec")
+    status = _section(execution, "status")
+    started = parse_time(status.get("startTime"))
+    completed = parse_time(status.get("completionTime"))
+    duration = NONE if started is None else short_duration((completed or now) - started)
+    progress = status.get("progress")
+    if isinstance(progress, Mapping):
+        progress_text = f"{progress.get('succeeded', 0)}/{progress.get('total', 1)}"
+    else:
+        progress_text = NONE
+    return [
+        str(meta.get("name", NONE)),
+        str(spec.get("trigger") or NONE),
+        str(status.get("phase") or "Pending"),
+        _ago(spec.get("scheduledTime"), now),
+        _ago(status.get("startTime"), now),
+        duration,
+        progress_text,
+        str(status.get("reason") or NONE),
+    ]
+
+
+def history_table(executions: Sequence[Mapping[str, Any]], now: datetime) -> str:
+    """The table, rows in the order given (see `newest_first`)."""
+    return render_table(HEADERS, [history_row(e, now) for e in executions])

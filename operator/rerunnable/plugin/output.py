@@ -1,0 +1,99 @@
+"""Text for people (aligned tables, kubectl-style ages) and for programs (JSON, YAML)."""
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "NONE",
+    "dump",
+    "human_age",
+    "parse_time",
+    "render_table",
+    "short_duration",
+]
+
+NONE = "<none>"  # what kubectl prints for a missing value
+OUTPUT_FORMATS = ("json", "yaml")
+
+
+def human_age(delta: timedelta) -> str:
+    """kubectl's AGE (apimachinery's HumanDuration): `45s`, `5m30s`, `17m`, `5h3m`, `3d`."""
+    seconds = int(delta.total_seconds())
+    if seconds < -1:
+        return "<invalid>"
+    if seconds < 0:
+        return "0s"
+    if seconds < 120:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 10:
+        rest = seconds % 60
+        return f"{minutes}m{rest}s" if rest else f"{minutes}m"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 8:
+        rest = minutes % 60
+        return f"{hours}h{rest}m" if rest else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    days = hours // 24
+    if hours < 24 * 8:
+        rest = hours % 24
+        return f"{days}d{rest}h" if rest else f"{days}d"
+    if hours < 24 * 365 * 2:
+        return f"{days}d"
+    years = days // 365
+    if hours < 24 * 365 * 8:
+        rest = days % 365
+        return f"{years}y{rest}d" if rest else f"{years}y"
+    return f"{years}y"
+
+
+def short_duration(delta: timedelta) -> str:
+    """An exact, compact length of time: `0s`, `45s`, `1m30s`, `2h0m5s` -> `2h5s`, `1d3h`."""
+    seconds = max(0, int(delta.total_seconds()))
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
+
+
+def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Columns aligned as `kubectl get` aligns them: three spaces apart, no trailing blanks."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        if len(row) != len(headers):
+            raise ValueError(f"row {row!r} has {len(row)} cells, expected {len(headers)}")
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    lines = [
+        "   ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+        for line in (headers, *rows)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def dump(obj: Any, fmt: str) -> str:
+    """`-o json` (indented as kubectl does) or `-o yaml`."""
+    if fmt == "json":
+        return json.dumps(obj, indent=4) + "\n"
+    if fmt == "yaml":
+        return yaml.safe_dump(obj, sort_keys=False, default_flow_style=False)
+    raise ValueError(f"unknown output format {fmt!r}")
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A Kubernetes timestamp (`2026-11-22T08:03:04Z`) as an aware datetime; None if absent."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None

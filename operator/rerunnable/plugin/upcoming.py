@@ -1,0 +1,117 @@
+"""`kubectl rerun next`: upcoming fire times, computed locally from the spec (pure).
+
+The schedules are validated and read exactly as the operator reads them
+(`rerunnable.core.planner.validate_schedule`: the same time zone rules, the
+same `H` values for the hash key "namespace/name"), and all of them merge
+into one sequence. Suspension is applied as the planner applies it:
+`suspend: true` means no scheduled runs at all, and `suspendUntil` in the
+future means the first run is the first slot at or after it.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from rerunnable.api.v1alpha1 import RerunnableJobSpec, rfc3339
+from rerunnable.core.cron import load_time_zone, next_fire_time
+from rerunnable.core.planner import validate_schedule
+from rerunnable.plugin.errors import PluginError
+from rerunnable.plugin.output import human_age, render_table
+
+__all__ = ["Upcoming", "format_local", "upcoming_json", "upcoming_runs", "upcoming_text"]
+
+_INSTANT = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    name: str
+    namespace: str
+    schedules: tuple[str, ...]
+    time_zone: str
+    suspended: bool  # spec.suspend: no scheduled runs until resumed
+    suspend_until: datetime | None  # only if still in the future
+    times: tuple[datetime, ...]  # in the job's time zone
+
+
+def upcoming_runs(rjob: Mapping[str, Any], *, count: int, now: datetime) -> Upcoming:
+    """The next `count` scheduled runs of the RerunnableJob object `rjob` after `now`.
+
+    Raises PluginError with the operator's own message for an invalid spec.
+    """
+    meta = rjob.get("metadata") or {}
+    name, namespace = str(meta.get("name", "")), str(meta.get("namespace", ""))
+    try:
+        spec = RerunnableJobSpec.model_validate(rjob.get("spec") or {})
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(part) for part in ("spec", *first["loc"]))
+        raise PluginError(f"rerunnablejob/{name}: {where}: {first['msg']}") from None
+    try:
+        schedule = validate_schedule(spec, hash_key=f"{namespace}/{name}", now=now)
+    except Exception as e:  # the planner's invalid-spec error: str(e) names the field
+        raise PluginError(f"rerunnablejob/{name}: {e}") from None
+    tz = load_time_zone(spec.time_zone)
+    suspend_until = spec.suspend_until if spec.suspend_until and spec.suspend_until > now else None
+    times: list[datetime] = []
+    if schedule.crons and not spec.suspend:
+        # A slot at exactly suspendUntil runs ("no scheduled runs *before* this time").
+        after = suspend_until - _INSTANT if suspend_until else now
+        while len(times) < count:
+            moment = next_fire_time(schedule.crons, after, tz)
+            if moment is None:
+                break
+            times.append(moment)
+            after = moment
+    return Upcoming(
+        name=name,
+        namespace=namespace,
+        schedules=tuple(c.expression for c in schedule.crons),
+        time_zone=schedule.time_zone_name,
+        suspended=spec.suspend,
+        suspend_until=suspend_until,
+        times=tuple(times),
+    )
+
+
+def format_local(moment: datetime) -> str:
+    """`Mon 2026-11-23 02:18 +01:00`: weekday, wall time and offset (unambiguous across DST)."""
+    offset = moment.strftime("%z")
+    return f"{moment:%a %Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}"
+
+
+def upcoming_text(up: Upcoming, *, now: datetime) -> str:
+    """What `next` prints: a line about the schedule or suspension, then the table."""
+    subject = f"rerunnablejob/{up.name}"
+    if not up.schedules:
+        return f"{subject} has no schedule: it runs only on demand (kubectl rerun run {up.name}).\n"
+    schedules = ", ".join(up.schedules)
+    heading = f"{subject}: {schedules} ({up.time_zone})"
+    if up.suspended:
+        return (
+            f"{heading}\n{subject} is suspended (spec.suspend is true): no scheduled runs"
+            f" until it is resumed (kubectl rerun resume {up.name}).\n"
+        )
+    if up.suspend_until is not None:
+        heading += (
+            f"\nsuspended until {rfc3339(up.suspend_until)}"
+            f" (in {human_age(up.suspend_until - now)}); the next runs after that:"
+        )
+    rows = [[format_local(t), rfc3339(t), human_age(t - now)] for t in up.times]
+    return f"{heading}\n" + render_table([f"TIME ({up.time_zone})", "UTC", "IN"], rows)
+
+
+def upcoming_json(up: Upcoming) -> dict[str, Any]:
+    """What `next -o json|yaml` prints."""
+    return {
+        "rerunnableJob": up.name,
+        "namespace": up.namespace,
+        "schedules": list(up.schedules),
+        "timeZone": up.time_zone,
+        "suspend": up.suspended,
+        "suspendUntil": rfc3339(up.suspend_until) if up.suspend_until else None,
+        "times": [{"time": t.isoformat(), "utc": rfc3339(t)} for t in up.times],
+    }
