@@ -2,11 +2,22 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["OperatorProcess"]
+__all__ = ["LEASE_DURATION", "OperatorProcess"]
+
+LEASE_DURATION = 4
+LEASE_TIMINGS = (
+    "--lease-duration",
+    str(LEASE_DURATION),
+    "--renew-deadline",
+    "3",
+    "--retry-period",
+    "0.5",
+)
 
 
 class OperatorProcess:
@@ -23,6 +34,12 @@ class OperatorProcess:
     def log_path(self) -> Path:
         return self.log_dir / f"operator-{self.starts}.log"
 
+    @property
+    def identity(self) -> str:
+        """The replica's leader-election identity (host and pid, see rerunnable.leader)."""
+        assert self.process is not None
+        return f"{socket.gethostname()}_{self.process.pid}"
+
     def start(self, *, crash_at: str | None = None) -> None:
         assert self.process is None or self.process.poll() is not None, "already running"
         self.starts += 1
@@ -32,7 +49,19 @@ class OperatorProcess:
             env["RERUNNABLE_CRASH_AT"] = crash_at
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "rerunnable", "--namespace", self.namespace, "--verbose"],
+                [
+                    sys.executable,
+                    "-m",
+                    "rerunnable",
+                    "--namespace",
+                    self.namespace,
+                    "--verbose",
+                    # The Lease lives in the test's namespace; short timings keep the
+                    # wait after a SIGKILL (the dead holder's lease must expire) short.
+                    "--leader-election-namespace",
+                    self.namespace,
+                    *LEASE_TIMINGS,
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
