@@ -6,12 +6,12 @@ or the ones given.
 """
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Sequence
 
 from rerunnable import __version__
+from rerunnable.logs import configure as configure_logging
 
 __all__ = ["main"]
 
@@ -35,6 +35,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "-A", "--all-namespaces", action="store_true", help="watch all namespaces (the default)"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+    parser.add_argument(
+        "--log-format", choices=("text", "json"), default="text", help="log line format"
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=8080,
+        metavar="PORT",
+        help="serve Prometheus metrics on :PORT/metrics (0: off; default 8080)",
+    )
     election = parser.add_argument_group("leader election (one replica works, the others stand by)")
     election.add_argument(
         "--leader-elect",
@@ -64,20 +74,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if not args.verbose:
-        # kopf logs every handled watch event and httpx every request at INFO.
-        for noisy in ("kopf.objects", "httpx", "httpx2"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging(verbose=args.verbose, json_format=args.log_format == "json")
     import kopf
 
     import rerunnable.handlers  # noqa: F401  (registers the handlers)
     from rerunnable.leader import Election
+    from rerunnable.metrics import Metrics
 
     memo = kopf.Memo()
+    memo["metrics"] = metrics = Metrics()
+    if args.metrics_port:
+        metrics.serve(args.metrics_port)
     if args.leader_elect:
         memo["election"] = Election(
             namespace=args.leader_election_namespace,

@@ -28,6 +28,7 @@ from rerunnable.api.names import (
 from rerunnable.core.state import ExecutionState, JobState, RerunnableJobState
 from rerunnable.kube import LightkubeKube
 from rerunnable.leader import Election, LeaderElector, default_identity
+from rerunnable.metrics import Metrics
 from rerunnable.reconciler import Reconciler
 from rerunnable.store import Key, Store, Versioned, resource_version
 from rerunnable.workqueue import WorkQueue
@@ -122,10 +123,14 @@ async def start(settings: kopf.OperatorSettings, memo: Any, **kwargs: Any) -> No
     memo.client = AsyncClient(config=KubeConfig.from_env(), field_manager="rerunnable")
     memo.queue = WorkQueue()
     memo.store = store = Store(kwargs["rerunnable_jobs"], kwargs["executions"], kwargs["jobs"])
-    reconciler = Reconciler(store, LightkubeKube(memo.client, instance=identity), memo.queue)
+    metrics: Metrics = memo.get("metrics") or Metrics()
+    reconciler = Reconciler(
+        store, LightkubeKube(memo.client, instance=identity), memo.queue, metrics=metrics
+    )
     memo.tasks = []
 
     async def lead() -> None:
+        metrics.leader.set(1)
         # Keys queued while standing by (every object is listed at start) are served now.
         memo.tasks.append(asyncio.create_task(memo.queue.run_timers(), name="timers"))
         memo.tasks.extend(

@@ -20,10 +20,12 @@ from rerunnable.api.names import (
     VERSION,
 )
 from rerunnable.api.v1alpha1 import (
+    TERMINAL_PHASES,
     ExecutionPhase,
     ExecutionSpec,
     ExecutionStatus,
     JobTemplate,
+    Trigger,
     to_wire,
 )
 from rerunnable.core.execution_status import rejected
@@ -39,6 +41,7 @@ from rerunnable.kube import (
     NameConflictError,
     NotFoundError,
 )
+from rerunnable.metrics import Metrics
 from rerunnable.store import Key, Store, Versioned, resource_version
 from rerunnable.workqueue import WorkQueue
 
@@ -60,7 +63,9 @@ class Reconciler:
         kube: Kube,
         queue: WorkQueue[Key],
         clock: Callable[[], datetime] = _utcnow,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics if metrics is not None else Metrics()
         self._store = store
         self._kube = kube
         self._queue = queue
@@ -70,8 +75,10 @@ class Reconciler:
     async def reconcile(self, key: Key) -> None:
         """One pass; on failure the key comes back with exponential backoff."""
         try:
-            await self._reconcile(key)
+            with self._metrics.reconcile_duration.time():
+                await self._reconcile(key)
         except Exception as e:
+            self._metrics.reconcile_errors.labels(type(e).__name__).inc()
             failures = self._failures.get(key, 0) + 1
             self._failures[key] = failures
             delay = min(2.0 ** (failures - 1), MAX_BACKOFF)
@@ -101,10 +108,12 @@ class Reconciler:
         rjob = self._store.rerunnable_job(key)
         if rjob is None:
             self._queue.forget(key)
+            self._metrics.set_active(key, 0)
             return
         now = self._clock()
         result = plan(rjob, self._store.executions(key), self._store.jobs(key), now)
         await self._apply(key, rjob, result)
+        self._metrics.set_active(key, result.status.active_count)
         if result.wake_at is not None:
             self._queue.add_after(key, (result.wake_at - self._clock()).total_seconds())
 
@@ -113,8 +122,14 @@ class Reconciler:
         executions = {e.name: e for e in self._store.executions(key)}
         for name, status in p.execution_updates.items():
             await self._patch_execution_status(key, name, status)
+            before = executions.get(name)
+            if status.phase in TERMINAL_PHASES and (
+                before is None or before.status.phase not in TERMINAL_PHASES
+            ):
+                self._metrics.runs_finished.labels(status.phase.value).inc()
         for interrupt in p.interrupts:
             await self._interrupt(key, interrupt)
+            self._metrics.runs_finished.labels(ExecutionPhase.INTERRUPTED.value).inc()
         for new in p.creates:
             await self._create_run(key, rjob, new)
         for name in p.starts:
@@ -242,11 +257,13 @@ class Reconciler:
         )
         try:
             job = await self._kube.create_job(rjob.namespace, manifest)
+            self._count_start(execution)
         except AlreadyExistsError:
             job = await self._kube.get_job(rjob.namespace, execution.name)
         except InvalidError as e:
             status = rejected(execution.status, message=e.message, now=self._clock())
             await self._patch_execution_status(key, execution.name, status)
+            self._metrics.runs_finished.labels(ExecutionPhase.FAILED.value).inc()
             await self._event(
                 rjob,
                 "Warning",
@@ -270,6 +287,13 @@ class Reconciler:
             update={"job_name": execution.name, "reason": None, "message": None}
         )
         await self._patch_execution_status(key, execution.name, status)
+
+    def _count_start(self, execution: ExecutionState) -> None:
+        trigger = execution.spec.trigger
+        self._metrics.runs_started.labels(trigger.value).inc()
+        slot = execution.spec.scheduled_time
+        if trigger == Trigger.SCHEDULE and slot is not None:
+            self._metrics.schedule_lag.observe((self._clock() - slot).total_seconds())
 
     @staticmethod
     async def _ignore_missing(call: Any) -> None:

@@ -29,6 +29,8 @@ class OperatorProcess:
         self.log_dir = log_dir
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        # Many operators run at once in tests: no fixed metrics port unless asked.
+        self.extra_args: list[str] = ["--metrics-port", "0"]
 
     @property
     def log_path(self) -> Path:
@@ -58,6 +60,7 @@ class OperatorProcess:
                     "--verbose",
                     # The Lease lives in the test's namespace; short timings keep the
                     # wait after a SIGKILL (the dead holder's lease must expire) short.
+                    *self.extra_args,
                     "--leader-election-namespace",
                     self.namespace,
                     *LEASE_TIMINGS,
