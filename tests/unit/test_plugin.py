@@ -8,16 +8,25 @@ import io
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
+from lightkube import Client
 
 from rerunnable.core.cron import parse_cron
+from rerunnable.core.naming import manual_execution_name
 from rerunnable.plugin import main
 from rerunnable.plugin.cli import build_parser, parse_args
-from rerunnable.plugin.commands import default_token
+from rerunnable.plugin.cluster import Cluster, TransientError
+from rerunnable.plugin.commands import (
+    Console,
+    default_token,
+    resume_command,
+    run_command,
+    suspend_command,
+)
 from rerunnable.plugin.errors import PluginError
 from rerunnable.plugin.follow import (
     EXIT_FAILED,
@@ -698,3 +707,260 @@ def test_outcome_from_events() -> None:
     assert outcome_from_events(events, "job-mx") == "Failed"
     assert outcome_from_events(events, "job-mxy") == "Succeeded"
     assert outcome_from_events(events, "job-other") is None
+
+
+# -- the commands, against a scripted cluster --------------------------------------------------
+
+
+class ScriptedCluster(Cluster):
+    """Answers from scripts: each look at the RerunnableJob or the Execution takes the next
+    state (the last one repeats); records patches."""
+
+    def __init__(
+        self,
+        rjobs: list[dict[str, Any] | None],
+        executions: list[dict[str, Any] | Exception | None] | None = None,
+        events: list[tuple[str, str]] | None = None,
+    ) -> None:
+        super().__init__(cast(Client, None), "ns")
+        self.rjobs = rjobs
+        self.executions = executions or [None]
+        self.events = events or []
+        self.patches: list[dict[str, Any]] = []
+
+    @staticmethod
+    def _next(script: list[Any]) -> Any:
+        state = script.pop(0) if len(script) > 1 else script[0]
+        if isinstance(state, Exception):
+            raise state
+        return state
+
+    def get_rjob(self, name: str) -> dict[str, Any]:
+        found = self.find_rjob(name)
+        if found is None:
+            raise PluginError(f'rerunnablejob "{name}" not found in namespace "ns"')
+        return found
+
+    def find_rjob(self, name: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = self._next(self.rjobs)
+        return found
+
+    def find_execution(self, name: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = self._next(self.executions)
+        return found
+
+    def patch_rjob(self, name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+        self.patches.append(dict(patch))
+        return self.get_rjob(name)
+
+    def events_about_rjob(self, rjob: str) -> list[tuple[str, str]]:
+        return self.events
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.elapsed = 0.0
+
+    def now(self) -> datetime:
+        return NOW + timedelta(seconds=self.elapsed)
+
+    def monotonic(self) -> float:
+        return self.elapsed
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds > 0
+        self.elapsed += seconds
+
+
+def console(clock: FakeClock) -> tuple[Console, io.StringIO, io.StringIO]:
+    out, err = io.StringIO(), io.StringIO()
+    return (
+        Console(
+            out=out,
+            err=err,
+            now=clock.now,
+            monotonic=clock.monotonic,
+            sleep=clock.sleep,
+            local_zone=UTC,
+        ),
+        out,
+        err,
+    )
+
+
+def job_obj(**status: Any) -> dict[str, Any]:
+    return {"metadata": {"name": "job", "generation": 1}, "spec": {}, "status": status}
+
+
+def run_obj(phase: str | None, succeeded: int = 0, active: int = 0) -> dict[str, Any]:
+    status: dict[str, Any] = {}
+    if phase:
+        status = {
+            "phase": phase,
+            "progress": {"succeeded": succeeded, "failed": 0, "active": active, "total": 2},
+        }
+    return {"metadata": {"name": "job-m1"}, "status": status}
+
+
+def run_it(cluster: ScriptedCluster, clock: FakeClock, **kwargs: Any) -> int:
+    con = kwargs.pop("console")
+    options = {"token": "t1", "wait": True, "timeout": timedelta(seconds=30), **kwargs}
+    return run_command(cluster, "job", console=con, **options)
+
+
+def test_run_wait_prints_each_change_and_exits_0() -> None:
+    clock = FakeClock()
+    con, out, err = console(clock)
+    cluster = ScriptedCluster(
+        [job_obj()],
+        [
+            None,  # before the patch
+            None,
+            run_obj("Running", 0, 2),
+            run_obj("Running", 0, 2),  # unchanged: no line
+            run_obj("Running", 1, 1),
+            run_obj("Succeeded", 2, 0),
+        ],
+    )
+    assert run_it(cluster, clock, console=con) == EXIT_OK
+    assert cluster.patches == [{"metadata": {"annotations": {"rerunnable.dev/run": "t1"}}}]
+    name = manual_execution_name("job", "t1")
+    assert out.getvalue().splitlines() == [
+        f"execution.rerunnable.dev/{name} requested (rerunnablejob/job, token t1)",
+        "08:00:00  waiting for the operator to create the Execution",
+        "08:00:00  Running      0/2 succeeded, 0 failed, 2 active",
+        "08:00:01  Running      1/2 succeeded, 0 failed, 1 active",
+        "08:00:02  Succeeded    2/2 succeeded, 0 failed, 0 active",
+        f"Execution {name} Succeeded (2/2 succeeded, 0 failed, 0 active)",
+    ]
+    assert err.getvalue() == ""
+
+
+def test_run_without_wait_only_requests() -> None:
+    clock = FakeClock()
+    con, out, _ = console(clock)
+    cluster = ScriptedCluster([job_obj()])
+    assert run_it(cluster, clock, console=con, wait=False) == EXIT_OK
+    assert len(cluster.patches) == 1
+    assert out.getvalue().count("\n") == 1
+
+
+def test_run_wait_times_out_with_2() -> None:
+    clock = FakeClock()
+    con, _, err = console(clock)
+    cluster = ScriptedCluster([job_obj()], [None, run_obj("Running", 0, 1)])
+    code = run_it(cluster, clock, console=con, timeout=timedelta(seconds=3))
+    assert code == EXIT_TIMEOUT
+    assert clock.elapsed == 3.0  # the deadline, not a sleep past it
+    assert "timed out after 3s waiting for Execution" in err.getvalue()
+    assert "last phase Running" in err.getvalue()
+
+
+def test_run_wait_timeout_hints_at_a_missing_operator() -> None:
+    clock = FakeClock()
+    con, _, err = console(clock)
+    cluster = ScriptedCluster([job_obj()])
+    assert run_it(cluster, clock, console=con, timeout=timedelta(seconds=1)) == EXIT_TIMEOUT
+    assert "the operator has not handled the token yet: is it running?" in err.getvalue()
+
+
+def test_run_wait_refused_by_forbid() -> None:
+    clock = FakeClock()
+    con, _, _ = console(clock)
+    skipped = {**SKIPPED, "token": "t1"}
+    cluster = ScriptedCluster(
+        [job_obj(), job_obj(), job_obj(lastRunToken="t1", lastSkipped=skipped)]
+    )
+    with pytest.raises(PluginError, match="ConcurrencyForbidden"):
+        run_it(cluster, clock, console=con)
+
+
+def test_run_wait_failed_exits_1() -> None:
+    clock = FakeClock()
+    con, out, _ = console(clock)
+    failed = run_obj("Failed")
+    failed["status"]["reason"] = "BackoffLimitExceeded"
+    cluster = ScriptedCluster([job_obj()], [None, failed])
+    assert run_it(cluster, clock, console=con) == EXIT_FAILED
+    assert out.getvalue().splitlines()[-1].endswith("Failed: BackoffLimitExceeded")
+
+
+def test_run_wait_pruned_at_once_uses_the_event() -> None:
+    clock = FakeClock()
+    con, out, _ = console(clock)
+    name = manual_execution_name("job", "t1")
+    cluster = ScriptedCluster(
+        [job_obj()],
+        [None, run_obj("Running", 0, 1), None],
+        events=[("RunSucceeded", f"Execution {name} succeeded")],
+    )
+    assert run_it(cluster, clock, console=con) == EXIT_OK
+    assert f"Execution {name} Succeeded (from the operator's event" in out.getvalue()
+
+
+def test_run_wait_vanished_without_event_is_an_error() -> None:
+    clock = FakeClock()
+    con, _, _ = console(clock)
+    cluster = ScriptedCluster([job_obj()], [None, run_obj("Running", 0, 1), None])
+    with pytest.raises(PluginError, match="was deleted before it finished"):
+        run_it(cluster, clock, console=con)
+    assert clock.elapsed <= 30
+
+
+def test_run_with_a_token_whose_execution_exists_patches_nothing() -> None:
+    clock = FakeClock()
+    con, out, _ = console(clock)
+    cluster = ScriptedCluster([job_obj(lastRunToken="t1")], [run_obj("Succeeded", 2, 0)])
+    assert run_it(cluster, clock, console=con) == EXIT_OK
+    assert cluster.patches == []
+    assert "exists already (Succeeded)" in out.getvalue()
+
+
+def test_suspend_until_patches_suspend_until_and_clears_suspend() -> None:
+    clock = FakeClock()
+    con, out, _ = console(clock)
+    cluster = ScriptedCluster([{**job_obj(), "spec": {"suspend": True}}])
+    assert suspend_command(cluster, "job", until="2h", console=con) == EXIT_OK
+    assert cluster.patches == [{"spec": {"suspend": False, "suspendUntil": "2026-11-22T10:00:00Z"}}]
+    assert out.getvalue() == (
+        "rerunnablejob/job suspended until 2026-11-22T10:00:00Z (in 2h):"
+        " spec.suspend true -> false, spec.suspendUntil <none> -> 2026-11-22T10:00:00Z\n"
+    )
+
+
+def test_suspend_twice_changes_nothing() -> None:
+    clock = FakeClock()
+    con, out, _ = console(clock)
+    cluster = ScriptedCluster([{**job_obj(), "spec": {"suspend": True}}])
+    assert suspend_command(cluster, "job", until=None, console=con) == EXIT_OK
+    assert cluster.patches == []
+    assert "nothing changed" in out.getvalue()
+
+
+def test_resume_removes_suspend_until_with_null() -> None:
+    clock = FakeClock()
+    con, out, _ = console(clock)
+    spec = {"suspend": True, "suspendUntil": "2026-11-22T10:00:00Z"}
+    cluster = ScriptedCluster([{**job_obj(), "spec": spec}])
+    assert resume_command(cluster, "job", console=con) == EXIT_OK
+    assert cluster.patches == [{"spec": {"suspend": False, "suspendUntil": None}}]
+    assert "spec.suspendUntil 2026-11-22T10:00:00Z -> <none>" in out.getvalue()
+
+
+def test_run_wait_rides_out_transient_api_errors() -> None:
+    clock = FakeClock()
+    con, out, _ = console(clock)
+    lost = TransientError("connection refused")
+    script: list[dict[str, Any] | Exception | None] = [None, lost, lost, run_obj("Succeeded", 2, 0)]
+    cluster = ScriptedCluster([job_obj()], script)
+    assert run_it(cluster, clock, console=con) == EXIT_OK
+    assert "Succeeded" in out.getvalue()
+
+
+def test_a_timeout_names_the_last_api_error() -> None:
+    clock = FakeClock()
+    con, _, err = console(clock)
+    down: list[dict[str, Any] | Exception | None] = [None, TransientError("503 etcd is down")]
+    cluster = ScriptedCluster([job_obj()], down)
+    assert run_it(cluster, clock, console=con, timeout=timedelta(seconds=2)) == EXIT_TIMEOUT
+    assert "the API server last answered: 503 etcd is down" in err.getvalue()

@@ -42,7 +42,7 @@ examples:
   kubectl rerun suspend nightly-backup --until 2h
   kubectl rerun resume nightly-backup
 
-Put the global flags after the command name (kubectl refuses flags placed
+Put the global flags after "kubectl rerun" (kubectl refuses flags placed
 before a plugin's name): kubectl rerun history NAME -n team-a --context prod.
 "kubectl rerun COMMAND --help" shows each command's flags and examples.
 

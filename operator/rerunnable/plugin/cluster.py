@@ -21,7 +21,7 @@ from rerunnable.api.names import EXECUTION_KIND, GROUP, LABEL_RERUNNABLE_JOB, VE
 from rerunnable.kube import ExecutionResource, RerunnableJobResource
 from rerunnable.plugin.errors import PluginError
 
-__all__ = ["Cluster", "connect"]
+__all__ = ["Cluster", "TransientError", "connect"]
 
 FIELD_MANAGER = "kubectl-rerun"
 
@@ -45,6 +45,16 @@ def _load_kubeconfig(path: str | None) -> KubeConfig:
         raise PluginError(
             "no kubeconfig found: pass --kubeconfig, set KUBECONFIG, or create ~/.kube/config"
         ) from None
+
+
+class TransientError(Exception):
+    """The API server could not answer now (connection lost, 429, 5xx): worth another try."""
+
+
+def _transient(e: Exception) -> bool:
+    if isinstance(e, httpx2.TransportError):
+        return True
+    return isinstance(e, ApiError) and (e.status.code == 429 or (e.status.code or 0) >= 500)
 
 
 class Cluster:
@@ -82,6 +92,19 @@ class Cluster:
         except ApiError as e:
             if e.status.code == 404:
                 return None
+            raise
+
+    def look(self, rjob: str, execution: str) -> tuple[Body | None, Body | None]:
+        """The RerunnableJob, then the Execution (None: not found), read in this order.
+
+        Raises TransientError when the API server cannot answer now.
+        """
+        try:
+            return self.find_rjob(rjob), self.find_execution(execution)
+        except (ApiError, httpx2.TransportError) as e:
+            if _transient(e):
+                message = e.status.message if isinstance(e, ApiError) else str(e)
+                raise TransientError(message or type(e).__name__) from e
             raise
 
     def executions_of(self, rjob: str) -> list[Body]:

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from rerunnable.api.names import ANNOTATION_RUN
 from rerunnable.api.v1alpha1 import rfc3339
 from rerunnable.core.naming import manual_execution_name
-from rerunnable.plugin.cluster import Cluster
+from rerunnable.plugin.cluster import Cluster, TransientError
 from rerunnable.plugin.errors import PluginError
 from rerunnable.plugin.follow import (
     EXIT_OK,
@@ -157,6 +157,18 @@ def _outcome_from_events(
         console.sleep(min(POLL_INTERVAL, remaining))
 
 
+@dataclass
+class _Followed:
+    """What `_follow` has learnt so far about one run."""
+
+    seen: bool  # the Execution was there at some look
+    last: Snapshot | None = None
+    reported: object = None
+    said_waiting: bool = False
+    token_handled: bool = False
+    trouble: str | None = None  # the last transient API error
+
+
 def _follow(
     cluster: Cluster,
     name: str,
@@ -167,59 +179,89 @@ def _follow(
     *,
     seen: bool,
 ) -> int:
-    """Print a line per change of phase or progress until the run ends, is refused, or times out."""
+    """Print a line per change of phase or progress until the run ends, is refused, or times out.
+
+    Transient API errors (connection lost, 429, 5xx) are retried until the deadline.
+    """
     deadline = console.monotonic() + timeout.total_seconds()
-    reported: object = None
-    last: Snapshot | None = None
-    said_waiting = False
+    followed = _Followed(seen=seen)
     while True:
-        rjob = cluster.find_rjob(name)  # first: see follow.py
-        execution = cluster.find_execution(execution_name)
-        verdict = assess(
-            token=token,
-            execution_name=execution_name,
-            rjob=rjob,
-            execution=execution,
-            seen=seen,
-        )
-        if verdict.snapshot is not None:
-            seen = True
-            last = verdict.snapshot
-            if last.reported() != reported:
-                reported = last.reported()
-                console.say(progress_line(console.clock(), last))
-        if verdict.state == "finished":
-            assert last is not None
-            console.say(final_line(execution_name, last))
-            return exit_code_for_phase(last.phase)
-        if verdict.state == "refused":
-            raise PluginError(verdict.message)
-        if verdict.state == "vanished":
-            phase = _outcome_from_events(cluster, name, execution_name, console)
-            if phase is None:
-                raise PluginError(verdict.message)
-            console.say(
-                f"Execution {execution_name} {phase} (from the operator's event;"
-                " the Execution has been pruned by the history limits)"
+        try:
+            rjob, execution = cluster.look(name, execution_name)
+        except TransientError as e:
+            followed.trouble = str(e)
+        else:
+            followed.trouble = None
+            done = _take_a_look(
+                cluster, name, token, execution_name, rjob, execution, followed, console
             )
-            return exit_code_for_phase(phase)
-        if verdict.state == "waiting" and not said_waiting:
-            said_waiting = True
-            console.say(
-                f"{console.clock():%H:%M:%S}  waiting for the operator to create the Execution"
-            )
+            if done is not None:
+                return done
         remaining = deadline - console.monotonic()
         if remaining <= 0:
-            where = f"last phase {last.phase}" if last else "no Execution yet"
-            hint = ""
-            if last is None and rjob is not None and not token_handled(rjob, token):
-                hint = "; the operator has not handled the token yet: is it running?"
-            console.warn(
-                f"error: timed out after {short_duration(timeout)} waiting for Execution"
-                f" {execution_name} ({where}{hint}); the run goes on"
-            )
-            return EXIT_TIMEOUT
+            return _timed_out(execution_name, timeout, followed, console)
         console.sleep(min(POLL_INTERVAL, remaining))
+
+
+def _take_a_look(
+    cluster: Cluster,
+    name: str,
+    token: str,
+    execution_name: str,
+    rjob: Mapping[str, Any] | None,
+    execution: Mapping[str, Any] | None,
+    followed: _Followed,
+    console: Console,
+) -> int | None:
+    """Report what one look shows; the exit code once the run has ended, else None."""
+    verdict = assess(
+        token=token,
+        execution_name=execution_name,
+        rjob=rjob,
+        execution=execution,
+        seen=followed.seen,
+    )
+    followed.token_handled = rjob is not None and token_handled(rjob, token)
+    if verdict.snapshot is not None:
+        followed.seen = True
+        followed.last = verdict.snapshot
+        if verdict.snapshot.reported() != followed.reported:
+            followed.reported = verdict.snapshot.reported()
+            console.say(progress_line(console.clock(), verdict.snapshot))
+    if verdict.state == "finished":
+        assert verdict.snapshot is not None
+        console.say(final_line(execution_name, verdict.snapshot))
+        return exit_code_for_phase(verdict.snapshot.phase)
+    if verdict.state == "refused":
+        raise PluginError(verdict.message)
+    if verdict.state == "vanished":
+        phase = _outcome_from_events(cluster, name, execution_name, console)
+        if phase is None:
+            raise PluginError(verdict.message)
+        console.say(
+            f"Execution {execution_name} {phase} (from the operator's event;"
+            " the Execution has been pruned by the history limits)"
+        )
+        return exit_code_for_phase(phase)
+    if verdict.state == "waiting" and not followed.said_waiting:
+        followed.said_waiting = True
+        console.say(f"{console.clock():%H:%M:%S}  waiting for the operator to create the Execution")
+    return None
+
+
+def _timed_out(
+    execution_name: str, timeout: timedelta, followed: _Followed, console: Console
+) -> int:
+    where = f"last phase {followed.last.phase}" if followed.last else "no Execution yet"
+    if followed.trouble:
+        where += f"; the API server last answered: {followed.trouble}"
+    elif followed.last is None and not followed.token_handled:
+        where += "; the operator has not handled the token yet: is it running?"
+    console.warn(
+        f"error: timed out after {short_duration(timeout)} waiting for Execution"
+        f" {execution_name} ({where}); the run goes on"
+    )
+    return EXIT_TIMEOUT
 
 
 # -- history ------------------------------------------------------------------------------------
