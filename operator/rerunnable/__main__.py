@@ -84,7 +84,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     memo = kopf.Memo()
     memo["metrics"] = metrics = Metrics()
     if args.metrics_port:
-        metrics.serve(args.metrics_port)
+        try:
+            metrics.serve(args.metrics_port)
+        except OSError as e:
+            print(
+                f"rerunnable: cannot serve metrics on port {args.metrics_port}: {e.strerror}; "
+                "choose another --metrics-port, or 0 to turn metrics off",
+                file=sys.stderr,
+            )
+            return 1
     if args.leader_elect:
         memo["election"] = Election(
             namespace=args.leader_election_namespace,
