@@ -63,9 +63,6 @@ class Store:
         self._overlay: dict[tuple[str, str, str], _Entry] = {}
         self._by_key: dict[tuple[str, Key], set[str]] = {}
 
-    def keys(self) -> list[Key]:
-        return [k for k in self._indexes["rjob"] if isinstance(k, tuple)]
-
     def rerunnable_job(self, key: Key) -> RerunnableJobState | None:
         found: RerunnableJobState | None = self._merged("rjob", key).get(key[1])
         return found

@@ -46,7 +46,10 @@ class WorkQueue(Generic[K]):
             self._ready.put_nowait(key)
 
     def add_at(self, key: K, when: float) -> None:
-        """Process `key` at loop time `when` (earlier requests win; later ones are kept too)."""
+        """Process `key` at loop time `when`, unless it is due earlier already.
+
+        A key has one timer, the earliest asked for: its pass then asks for the next.
+        """
         current = self._due.get(key)
         if current is not None and current <= when:
             return
