@@ -131,7 +131,6 @@ def test_reads_come_from_the_indexes_when_nothing_was_written() -> None:
     assert {n: j.conditions[0].message for n, j in store.jobs(KEY).items()} == {
         "backup-1": "index v9"
     }
-    assert sorted(store.keys()) == sorted([KEY, OTHER_KEY])
 
 
 def test_a_key_the_indexes_do_not_have_reads_as_nothing() -> None:
@@ -139,7 +138,6 @@ def test_a_key_the_indexes_do_not_have_reads_as_nothing() -> None:
     assert store.rerunnable_job(KEY) is None
     assert store.executions(KEY) == []
     assert store.jobs(KEY) == {}
-    assert store.keys() == []
 
 
 # 2. The overlay of the operator's writes --------------------------------------------------------
