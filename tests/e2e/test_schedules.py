@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from lightkube import Client
-from lightkube.resources.batch_v1 import Job
 from lightkube.types import PatchType
 
 from rerunnable.kube import RerunnableJobResource
@@ -22,6 +21,7 @@ from tests.e2e.rjobs import (
     events_for,
     executions,
     get_rjob,
+    jobs,
     manual_name,
     patch_spec,
     phases,
@@ -68,7 +68,8 @@ def test_a_scheduled_run_starts_in_its_slot(
     assert execution["spec"]["trigger"] == "Schedule"
     created = parse(execution["metadata"]["creationTimestamp"])
     assert slot <= created < slot + timedelta(minutes=1), "the run must start in its own slot"
-    job = kube.get(Job, name, namespace=namespace)
+    # The Job follows its Execution by a few milliseconds (Execution first, always).
+    job = wait_until(lambda: jobs(kube, namespace).get(name), timeout=30, what=f"Job {name}")
     assert job.metadata is not None
     assert (job.metadata.annotations or {})["rerunnable.dev/scheduled-time"] == stamp(slot)
     assert (job.metadata.labels or {})["rerunnable.dev/trigger"] == "Schedule"
