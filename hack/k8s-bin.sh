@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local control plane from source through the Go module proxy:
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok
-# and kwokctl, at the versions pinned in hack/versions.env.
+# and kwokctl, and helm for the chart, at the versions pinned in hack/versions.env.
 #
 # Output goes to a per-version folder under the cache
 # (${RERUNNABLE_CACHE:-~/.cache/rerunnable}/k8s-bin/<versions>/); a second call
@@ -17,8 +17,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/versions.env"
 
 cache_root=${RERUNNABLE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rerunnable}
-out="$cache_root/k8s-bin/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION"
-binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwokctl)
+out="$cache_root/k8s-bin/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION-helm-$HELM_VERSION"
+binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwokctl helm)
 # kwok's own stages that the local cluster uses unchanged (hack/cluster.sh adds ours).
 upstream_stages=(node/fast/node-initialize node/heartbeat/node-heartbeat pod/fast/pod-ready pod/fast/pod-delete)
 
@@ -48,6 +48,7 @@ check_pin() {
 check_pin kubernetes k8s.io/kubernetes "$K8S_VERSION"
 check_pin etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
 check_pin kwok sigs.k8s.io/kwok "$KWOK_VERSION"
+check_pin helm helm.sh/helm/v4 "$HELM_VERSION"
 
 mkdir -p "$cache_root/k8s-bin"
 tmp=$(mktemp -d "$out.partial.XXXXXX")
@@ -80,6 +81,11 @@ log "building kwok and kwokctl $KWOK_VERSION"
 (cd "$here/tools/kwok" && go build -trimpath \
   -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v} -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=${K8S_VERSION#v}" \
   -o "$tmp/" sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl)
+
+log "building helm $HELM_VERSION"
+(cd "$here/tools/helm" && go build -trimpath \
+  -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION -X helm.sh/helm/v4/internal/version.gitTreeState=clean" \
+  -o "$tmp/helm" helm.sh/helm/v4/cmd/helm)
 
 kwok_src=$(cd "$here/tools/kwok" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
 mkdir "$tmp/stages"
