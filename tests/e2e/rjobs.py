@@ -24,8 +24,11 @@ __all__ = [
     "manual_name",
     "patch_spec",
     "phases",
+    "settled_status",
     "wait_phase",
 ]
+
+TERMINAL = {"Succeeded", "Failed", "Interrupted"}
 
 
 def manual_name(rjob: str, token: str) -> str:
@@ -138,3 +141,33 @@ def events_for(kube: Client, namespace: str, name: str) -> list[tuple[str, str, 
         if involved.kind == "RerunnableJob" and involved.name == name:
             found.append((e.type or "", e.reason or "", e.message or ""))
     return found
+
+
+def settled_status(kube: Client, namespace: str, name: str, timeout: float = 30) -> dict[str, Any]:
+    """The RerunnableJob's status once it agrees with its Executions and its run token.
+
+    The operator writes an Execution's status before its RerunnableJob's (the
+    RerunnableJob's goes last, by design), so a test that has just seen an
+    Execution change must wait for the RerunnableJob to catch up.
+    """
+
+    def probe() -> dict[str, Any] | None:
+        rjob = get_rjob(kube, namespace, name)
+        status: dict[str, Any] = rjob.get("status") or {}
+        mine = {
+            n: (e.get("status") or {}).get("phase")
+            for n, e in executions(kube, namespace).items()
+            if e["spec"]["rerunnableJob"] == name
+        }
+        active = sorted(n for n, phase in mine.items() if phase not in TERMINAL)
+        if sorted(status.get("active") or []) != active:
+            return None
+        recent = {r["name"]: r["phase"] for r in status.get("recentExecutions") or []}
+        if any(n in mine and mine[n] != phase for n, phase in recent.items()):
+            return None
+        token = (rjob["metadata"].get("annotations") or {}).get("rerunnable.dev/run")
+        if token and status.get("lastRunToken") != token:
+            return None
+        return status
+
+    return wait_until(probe, timeout=timeout, what=f"the status of {name} to settle")

@@ -16,9 +16,9 @@ from tests.e2e.rjobs import (
     annotate_run,
     create_rjob,
     executions,
-    get_rjob,
     manual_name,
     phases,
+    settled_status,
 )
 from tests.e2e.waiting import wait_until
 
@@ -130,5 +130,5 @@ def test_standby_takes_over_from_a_killed_leader_without_losing_or_doubling_runs
         timeout=60,
         what="every run to succeed",
     )
-    assert get_rjob(kube, namespace, "burst")["status"]["lastRunToken"] == tokens[-1]
+    assert settled_status(kube, namespace, "burst")["lastRunToken"] == tokens[-1]
     assert events_by(kube, namespace, standby.identity), "the new leader reports its work"

@@ -27,6 +27,7 @@ from tests.e2e.rjobs import (
     manual_name,
     patch_spec,
     phases,
+    settled_status,
     wait_phase,
 )
 from tests.e2e.waiting import wait_until
@@ -151,7 +152,7 @@ def test_the_same_token_twice_makes_one_execution(
     assert again.returncode == 0, explain(again)
     assert f"Execution {expected} Succeeded" in again.stdout
     assert list(executions(kube, namespace)) == [expected]
-    assert get_rjob(kube, namespace, "deploy")["status"]["lastRunToken"] == "ci-1234"
+    assert settled_status(kube, namespace, "deploy")["lastRunToken"] == "ci-1234"
 
 
 def test_run_wait_exits_1_when_the_run_fails(

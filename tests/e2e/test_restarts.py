@@ -22,6 +22,7 @@ from tests.e2e.rjobs import (
     jobs,
     manual_name,
     phases,
+    settled_status,
     wait_phase,
 )
 from tests.e2e.waiting import wait_until
@@ -64,7 +65,7 @@ def test_manual_run_survives_sigkill(
 
     assert list(executions(kube, namespace)) == [name]
     assert list(jobs(kube, namespace)) == [name]
-    status = get_rjob(kube, namespace, "sturdy")["status"]
+    status = settled_status(kube, namespace, "sturdy")
     assert status["lastRunToken"] == "t1"
     assert status["activeCount"] == 0
     # A second token after the restart runs once too: nothing is wedged.
@@ -118,7 +119,7 @@ def test_a_run_that_ends_while_the_operator_is_down_is_recorded_after_restart(
 
     operator.start()
     wait_phase(kube, namespace, name, "Succeeded")
-    assert get_rjob(kube, namespace, "unattended")["status"]["lastResult"] == "Succeeded"
+    assert settled_status(kube, namespace, "unattended")["lastResult"] == "Succeeded"
     wait_until(
         lambda: "RunSucceeded" in {r for _, r, _ in events_for(kube, namespace, "unattended")},
         timeout=30,
@@ -142,4 +143,4 @@ def test_a_job_deleted_while_the_operator_is_down_ends_interrupted(
     operator.start()
     wait_phase(kube, namespace, name, "Interrupted")
     assert executions(kube, namespace)[name]["status"]["reason"] == "JobDeleted"
-    assert get_rjob(kube, namespace, "orphaned")["status"]["activeCount"] == 0
+    assert settled_status(kube, namespace, "orphaned")["activeCount"] == 0

@@ -21,6 +21,7 @@ from tests.e2e.rjobs import (
     manual_name,
     patch_spec,
     phases,
+    settled_status,
     wait_phase,
 )
 from tests.e2e.waiting import wait_until
@@ -70,7 +71,7 @@ def test_manual_run_creates_one_execution_and_job_per_token(
     wait_phase(kube, namespace, second, "Succeeded")
     assert sorted(executions(kube, namespace)) == sorted([first, second])
     assert sorted(jobs(kube, namespace)) == sorted([first, second])
-    status = get_rjob(kube, namespace, "maint")["status"]
+    status = settled_status(kube, namespace, "maint")
     assert status["lastRunToken"] == "second"
     assert status["lastResult"] == "Succeeded"
     assert [e["name"] for e in status["recentExecutions"]] == [second, first]
@@ -90,7 +91,7 @@ def test_failed_run_reports_the_job_controller_reason(
     assert status["reason"] == "BackoffLimitExceeded"
     assert status["progress"]["failed"] == 1
     assert status["completionTime"]
-    rjob_status = get_rjob(kube, namespace, "flaky")["status"]
+    rjob_status = settled_status(kube, namespace, "flaky")
     assert rjob_status["lastResult"] == "Failed"
     assert "lastSuccessfulTime" not in rjob_status or rjob_status["lastSuccessfulTime"] is None
     assert ("Warning", "RunFailed") in {(t, r) for t, r, _ in events_for(kube, namespace, "flaky")}
@@ -111,7 +112,7 @@ def test_allow_runs_manual_runs_side_by_side(
         manual_name("para", "a"): "Running",
         manual_name("para", "b"): "Running",
     }
-    status = get_rjob(kube, namespace, "para")["status"]
+    status = settled_status(kube, namespace, "para")
     assert status["activeCount"] == 2
 
 
@@ -138,7 +139,7 @@ def test_forbid_skips_a_run_while_one_is_active_and_says_so(
     assert skipped["reason"] == "ConcurrencyForbidden"
     assert running in skipped["message"]
     assert list(executions(kube, namespace)) == [running]
-    assert get_rjob(kube, namespace, "solo")["status"]["lastRunToken"] == "b"
+    assert settled_status(kube, namespace, "solo")["lastRunToken"] == "b"
     warnings = [m for t, r, m in events_for(kube, namespace, "solo") if r == "RunSkipped"]
     assert warnings
     assert "'b'" in warnings[0]
@@ -166,7 +167,7 @@ def test_replace_interrupts_the_active_run(
         timeout=30,
         what=f"the replaced run's Job {old} to be deleted",
     )
-    assert get_rjob(kube, namespace, "fresh")["status"]["active"] == [new]
+    assert settled_status(kube, namespace, "fresh")["active"] == [new]
 
 
 def test_queue_holds_one_run_and_starts_it_when_the_active_one_ends(
@@ -225,7 +226,7 @@ def test_deleting_a_running_job_ends_its_execution_interrupted(
     status = executions(kube, namespace)[name]["status"]
     assert status["reason"] == "JobDeleted"
     assert status["completionTime"]
-    assert get_rjob(kube, namespace, "victim")["status"]["activeCount"] == 0
+    assert settled_status(kube, namespace, "victim")["activeCount"] == 0
 
 
 def test_history_limits_prune_the_oldest_finished_executions_and_their_jobs(

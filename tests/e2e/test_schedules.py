@@ -25,6 +25,7 @@ from tests.e2e.rjobs import (
     manual_name,
     patch_spec,
     phases,
+    settled_status,
     wait_phase,
 )
 from tests.e2e.waiting import wait_until
@@ -74,7 +75,7 @@ def test_a_scheduled_run_starts_in_its_slot(
     assert (job.metadata.annotations or {})["rerunnable.dev/scheduled-time"] == stamp(slot)
     assert (job.metadata.labels or {})["rerunnable.dev/trigger"] == "Schedule"
     wait_phase(kube, namespace, name, "Succeeded")
-    status = get_rjob(kube, namespace, "tick")["status"]
+    status = settled_status(kube, namespace, "tick")
     assert status["lastScheduleTime"] == stamp(slot)
     assert parse(status["nextScheduleTime"]) > slot
     assert parse(status["nextScheduleTime"]) <= slot + timedelta(minutes=2)
