@@ -116,6 +116,7 @@ class Plan:
 @dataclass(frozen=True)
 class ValidSchedule:
     crons: tuple[CronSchedule, ...]
+    time_zone: ZoneInfo
     time_zone_name: str
     text: str
 
@@ -153,7 +154,9 @@ def validate_schedule(spec: RerunnableJobSpec, *, hash_key: str, now: datetime) 
     text = ", ".join(c.expression for c in crons) if crons else "(manual only)"
     if crons and spec.time_zone:
         text += f" ({spec.time_zone})"
-    return ValidSchedule(crons=tuple(crons), time_zone_name=spec.time_zone or "UTC", text=text)
+    return ValidSchedule(
+        crons=tuple(crons), time_zone=tz, time_zone_name=spec.time_zone or "UTC", text=text
+    )
 
 
 # -- the pass ----------------------------------------------------------------------------------
@@ -239,7 +242,7 @@ def plan(
     suspended: tuple[str, str] | None = None
     if invalid is None and spec is not None and schedule is not None:
         # 3. What is due.
-        tz = load_time_zone(spec.time_zone)
+        tz = schedule.time_zone
         suspended = _suspension(spec, now)
         due: list[tuple[datetime, Trigger]] = []
         resume_at = spec.suspend_until if spec.suspend_until and spec.suspend_until > now else None
@@ -367,7 +370,7 @@ def _due_slots(
 ) -> tuple[list[tuple[datetime, Trigger]], datetime | None]:
     """The slots to run now, and the new lastScheduleTime (every slot up to now is handled)."""
     now = p.now
-    tz = load_time_zone(spec.time_zone)
+    tz = schedule.time_zone
     fired = fire_times_between(schedule.crons, floor, now, tz, limit=MAX_MISSED_RUNS)
     if not fired.times:
         return [], last_schedule_time

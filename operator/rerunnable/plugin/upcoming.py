@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from rerunnable.api.v1alpha1 import RerunnableJobSpec, rfc3339
-from rerunnable.core.cron import load_time_zone, next_fire_time
+from rerunnable.core.cron import next_fire_time
 from rerunnable.core.planner import validate_schedule
 from rerunnable.plugin.errors import PluginError
 from rerunnable.plugin.output import human_age, render_table
@@ -54,7 +54,7 @@ def upcoming_runs(rjob: Mapping[str, Any], *, count: int, now: datetime) -> Upco
         schedule = validate_schedule(spec, hash_key=f"{namespace}/{name}", now=now)
     except Exception as e:  # the planner's invalid-spec error: str(e) names the field
         raise PluginError(f"rerunnablejob/{name}: {e}") from None
-    tz = load_time_zone(spec.time_zone)
+    tz = schedule.time_zone
     suspend_until = spec.suspend_until if spec.suspend_until and spec.suspend_until > now else None
     times: list[datetime] = []
     if schedule.crons and not spec.suspend:
