@@ -9,7 +9,7 @@ Execution exists; a pass that repeats a create gets AlreadyExistsError).
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -111,15 +111,22 @@ class Reconciler:
             self._metrics.set_active(key, 0)
             return
         now = self._clock()
-        result = plan(rjob, self._store.executions(key), self._store.jobs(key), now)
-        await self._apply(key, rjob, result)
+        executions = {e.name: e for e in self._store.executions(key)}
+        result = plan(rjob, executions.values(), self._store.jobs(key), now)
+        await self._apply(key, rjob, executions, result)
         self._metrics.set_active(key, result.status.active_count)
         if result.wake_at is not None:
             self._queue.add_after(key, (result.wake_at - self._clock()).total_seconds())
 
-    async def _apply(self, key: Key, rjob: RerunnableJobState, p: Plan) -> None:
+    async def _apply(
+        self,
+        key: Key,
+        rjob: RerunnableJobState,
+        executions: Mapping[str, ExecutionState],
+        p: Plan,
+    ) -> None:
+        """Apply `p`, planned from `executions` (the Executions as the pass saw them)."""
         namespace = rjob.namespace
-        executions = {e.name: e for e in self._store.executions(key)}
         for name, status in p.execution_updates.items():
             await self._patch_execution_status(key, name, status)
             before = executions.get(name)
