@@ -57,6 +57,7 @@ __all__ = [
     "SKIP_GRACE",
     "Event",
     "Interrupt",
+    "InvalidSpecError",
     "NewExecution",
     "Plan",
     "ValidSchedule",
@@ -121,7 +122,9 @@ class ValidSchedule:
     text: str
 
 
-class _InvalidSpecError(Exception):
+class InvalidSpecError(Exception):
+    """A spec the operator cannot serve; `message` names the field, `reason` is the condition's."""
+
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
@@ -132,11 +135,11 @@ class _InvalidSpecError(Exception):
 
 
 def validate_schedule(spec: RerunnableJobSpec, *, hash_key: str, now: datetime) -> ValidSchedule:
-    """Parse the schedules and the time zone; raise _InvalidSpecError naming the field."""
+    """Parse the schedules and the time zone; raise InvalidSpecError naming the field."""
     try:
         tz = load_time_zone(spec.time_zone)
     except CronError as e:
-        raise _InvalidSpecError("InvalidTimeZone", f"spec.timeZone: {e}") from e
+        raise InvalidSpecError("InvalidTimeZone", f"spec.timeZone: {e}") from e
     fields: list[tuple[str, str]] = []
     if spec.schedule is not None:
         fields.append(("spec.schedule", spec.schedule))
@@ -147,9 +150,9 @@ def validate_schedule(spec: RerunnableJobSpec, *, hash_key: str, now: datetime) 
         try:
             cron = parse_cron(expression, hash_key=hash_key)
         except CronError as e:
-            raise _InvalidSpecError("InvalidSchedule", f"{where}: {e}") from e
+            raise InvalidSpecError("InvalidSchedule", f"{where}: {e}") from e
         if never_fires(cron, tz, from_=now):
-            raise _InvalidSpecError("InvalidSchedule", f"{where}: {expression!r} never fires")
+            raise InvalidSpecError("InvalidSchedule", f"{where}: {expression!r} never fires")
         crons.append(cron)
     text = ", ".join(c.expression for c in crons) if crons else "(manual only)"
     if crons and spec.time_zone:
@@ -220,15 +223,15 @@ def plan(
 
     # 1. Validate. Invalid objects still let their Executions follow their Jobs.
     schedule: ValidSchedule | None = None
-    invalid: _InvalidSpecError | None = None
+    invalid: InvalidSpecError | None = None
     if rjob.spec is None:
-        invalid = _InvalidSpecError("InvalidSpec", rjob.spec_error or "spec does not validate")
+        invalid = InvalidSpecError("InvalidSpec", rjob.spec_error or "spec does not validate")
     else:
         try:
             schedule = validate_schedule(
                 rjob.spec, hash_key=f"{rjob.namespace}/{rjob.name}", now=now
             )
-        except _InvalidSpecError as e:
+        except InvalidSpecError as e:
             invalid = e
 
     # 2. Executions follow their Jobs.
@@ -571,7 +574,7 @@ def _status(
     p: _Pass,
     *,
     schedule: ValidSchedule | None,
-    invalid: _InvalidSpecError | None,
+    invalid: InvalidSpecError | None,
     suspended: tuple[str, str] | None,
     last_schedule_time: datetime | None,
     last_token: str | None,

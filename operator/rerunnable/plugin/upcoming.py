@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from rerunnable.api.v1alpha1 import RerunnableJobSpec, rfc3339
 from rerunnable.core.cron import next_fire_time
-from rerunnable.core.planner import validate_schedule
+from rerunnable.core.planner import InvalidSpecError, validate_schedule
 from rerunnable.plugin.errors import PluginError
 from rerunnable.plugin.output import human_age, render_table
 
@@ -52,7 +52,7 @@ def upcoming_runs(rjob: Mapping[str, Any], *, count: int, now: datetime) -> Upco
         raise PluginError(f"rerunnablejob/{name}: {where}: {first['msg']}") from None
     try:
         schedule = validate_schedule(spec, hash_key=f"{namespace}/{name}", now=now)
-    except Exception as e:  # the planner's invalid-spec error: str(e) names the field
+    except InvalidSpecError as e:  # str(e) names the field
         raise PluginError(f"rerunnablejob/{name}: {e}") from None
     tz = schedule.time_zone
     suspend_until = spec.suspend_until if spec.suspend_until and spec.suspend_until > now else None
