@@ -1,6 +1,8 @@
 """Names that users type and that other tools rely on (DESIGN.md §1)."""
 
 __all__ = [
+    "ANNOTATION_REQUESTED_BY",
+    "ANNOTATION_REQUESTED_RUN",
     "ANNOTATION_RUN",
     "ANNOTATION_SCHEDULED_TIME",
     "EXECUTION_KIND",
@@ -24,6 +26,10 @@ EXECUTION_PLURAL = "executions"
 
 ANNOTATION_RUN = f"{GROUP}/run"
 ANNOTATION_SCHEDULED_TIME = f"{GROUP}/scheduled-time"
+# Stamped together by the admission webhook when the run annotation changes: who
+# asked, and for which token (so a stamp left from an earlier run never counts).
+ANNOTATION_REQUESTED_BY = f"{GROUP}/requested-by"
+ANNOTATION_REQUESTED_RUN = f"{GROUP}/requested-run"
 
 LABEL_RERUNNABLE_JOB = f"{GROUP}/rerunnable-job"
 LABEL_EXECUTION = f"{GROUP}/execution"
