@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from rerunnable import __version__
 from rerunnable.logs import configure as configure_logging
@@ -63,13 +64,38 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     election.add_argument("--lease-duration", type=int, default=15, metavar="SECONDS")
     election.add_argument("--renew-deadline", type=float, default=10.0, metavar="SECONDS")
     election.add_argument("--retry-period", type=float, default=2.0, metavar="SECONDS")
+    webhook = parser.add_argument_group("admission webhooks (configured by the Helm chart)")
+    webhook.add_argument(
+        "--webhook-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="serve the admission webhooks over HTTPS on PORT (default 0: off)",
+    )
+    webhook.add_argument(
+        "--webhook-cert-dir",
+        type=Path,
+        metavar="DIR",
+        help="directory holding the webhook's tls.crt and tls.key",
+    )
+    webhook.add_argument(
+        "--webhook-addr", default="0.0.0.0", metavar="ADDR", help="address to listen on"
+    )
     parser.add_argument(
         "--liveness",
         metavar="URL",
         default=None,
         help="serve a liveness probe, e.g. http://0.0.0.0:8080/healthz",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.webhook_port:
+        cert_dir = args.webhook_cert_dir
+        if cert_dir is None:
+            parser.error("--webhook-port needs --webhook-cert-dir (with tls.crt and tls.key)")
+        missing = [f for f in ("tls.crt", "tls.key") if not (cert_dir / f).is_file()]
+        if missing:
+            parser.error(f"--webhook-cert-dir {cert_dir}: no {' or '.join(missing)} there")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -82,6 +108,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rerunnable.metrics import Metrics
 
     memo = kopf.Memo()
+    if args.webhook_port:
+        from rerunnable.admission import WebhookOptions
+
+        memo["webhook"] = WebhookOptions(
+            port=args.webhook_port, cert_dir=args.webhook_cert_dir, addr=args.webhook_addr
+        )
     memo["metrics"] = metrics = Metrics()
     if args.metrics_port:
         try:

@@ -521,6 +521,7 @@ EXECUTION_COLUMNS = [
     _column("Phase", ".status.phase", "string"),
     _column("Succeeded", ".status.progress.succeeded", "integer", priority=1),
     _column("Failed", ".status.progress.failed", "integer", priority=1),
+    _column("Requested By", ".spec.requestedBy", "string", priority=1),
     _column("Started", ".status.startTime", "date"),
     _column("Completed", ".status.completionTime", "date"),
     _AGE,

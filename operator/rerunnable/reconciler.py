@@ -193,6 +193,7 @@ class Reconciler:
             trigger=new.trigger,
             scheduled_time=new.scheduled_time,
             token=new.token,
+            requested_by=new.requested_by,
             template_generation=rjob.generation,
             job_template=rjob.spec.job_template if new.queued else None,
         )

@@ -331,6 +331,7 @@ def test_the_rerunnable_job_crd_fits_client_side_apply(schemas: dict[str, Schema
                 ("Phase", ".status.phase", "string", 0),
                 ("Succeeded", ".status.progress.succeeded", "integer", 1),
                 ("Failed", ".status.progress.failed", "integer", 1),
+                ("Requested By", ".spec.requestedBy", "string", 1),
                 ("Started", ".status.startTime", "date", 0),
                 ("Completed", ".status.completionTime", "date", 0),
                 ("Age", ".metadata.creationTimestamp", "date", 0),

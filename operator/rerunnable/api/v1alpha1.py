@@ -293,6 +293,13 @@ class ExecutionSpec(_Model):
         default=None, description="The schedule slot, for Schedule and Backfill runs."
     )
     token: str | None = Field(default=None, description="The rerunnable.dev/run token, if manual.")
+    requested_by: str | None = Field(
+        default=None,
+        description=(
+            "Who asked for a manual run: the user the API server authenticated, as stamped by "
+            "the admission webhook. Unset when the webhook did not run."
+        ),
+    )
     template_generation: int = Field(
         description="metadata.generation of the RerunnableJob whose jobTemplate this run copied."
     )

@@ -18,7 +18,7 @@ deterministic names turn a repeated create into AlreadyExists).
 """
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -92,6 +92,7 @@ class NewExecution:
     scheduled_time: datetime | None
     token: str | None
     queued: bool = False
+    requested_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -442,7 +443,13 @@ def _admit(
     ]
     if manual is not None:
         candidates.append(
-            NewExecution(manual_execution_name(rjob, manual), Trigger.MANUAL, None, manual)
+            NewExecution(
+                manual_execution_name(rjob, manual),
+                Trigger.MANUAL,
+                None,
+                manual,
+                requested_by=p.rjob.requested_by,
+            )
         )
     # A name that exists already was handled by an earlier pass.
     candidates = [c for c in candidates if c.name not in p.executions]
@@ -468,7 +475,7 @@ def _admit(
                 _interrupt(p, name, "Replaced", f"replaced by {c.name} (concurrencyPolicy Replace)")
             _create(p, c)
         elif not p.waiting():
-            _create(p, NewExecution(c.name, c.trigger, c.scheduled_time, c.token, queued=True))
+            _create(p, replace(c, queued=True))
         else:
             _skip_candidate(
                 p, c, "QueueFull", f"{p.waiting()[0]} is already queued (concurrencyPolicy Queue)"
@@ -477,7 +484,8 @@ def _admit(
 
 def _describe(c: NewExecution) -> str:
     if c.trigger == Trigger.MANUAL:
-        return f"manual run {c.token!r}"
+        by = f" requested by {c.requested_by}" if c.requested_by else ""
+        return f"manual run {c.token!r}{by}"
     assert c.scheduled_time is not None
     kind = "scheduled" if c.trigger == Trigger.SCHEDULE else c.trigger.value.lower()
     return f"{kind} run for {rfc3339(c.scheduled_time)}"
@@ -511,6 +519,7 @@ def _placeholder_spec(p: _Pass, c: NewExecution) -> ExecutionSpec:
         trigger=c.trigger,
         scheduled_time=c.scheduled_time,
         token=c.token,
+        requested_by=c.requested_by,
         template_generation=p.rjob.generation,
     )
 

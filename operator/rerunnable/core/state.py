@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rerunnable.api.names import ANNOTATION_RUN
+from rerunnable.api.names import ANNOTATION_REQUESTED_BY, ANNOTATION_REQUESTED_RUN, ANNOTATION_RUN
 from rerunnable.api.v1alpha1 import (
     ExecutionSpec,
     ExecutionStatus,
@@ -27,6 +27,7 @@ __all__ = [
     "JobState",
     "RerunnableJobState",
     "parse_time",
+    "validation_message",
 ]
 
 Body = Mapping[str, Any]
@@ -51,7 +52,7 @@ def _created(meta: Mapping[str, Any]) -> datetime:
     return created
 
 
-def _validation_message(error: ValidationError) -> str:
+def validation_message(error: ValidationError) -> str:
     """`spec.concurrencyPolicy: Input should be 'Allow', ...` for each problem."""
     parts = []
     for problem in error.errors():
@@ -68,6 +69,8 @@ class RerunnableJobState:
     generation: int
     created: datetime
     run_token: str | None
+    # Who asked for `run_token`; None unless the stamp names that very token.
+    requested_by: str | None
     spec: RerunnableJobSpec | None
     spec_error: str | None
     status: RerunnableJobStatus
@@ -82,7 +85,7 @@ class RerunnableJobState:
         try:
             spec = RerunnableJobSpec.model_validate(raw_spec)
         except ValidationError as e:
-            spec_error = _validation_message(e)
+            spec_error = validation_message(e)
         try:
             status = RerunnableJobStatus.model_validate(body.get("status") or {})
         except ValidationError:
@@ -90,13 +93,17 @@ class RerunnableJobState:
             status = RerunnableJobStatus()
         annotations = meta.get("annotations") or {}
         token = annotations.get(ANNOTATION_RUN)
+        token = token if isinstance(token, str) and token else None
+        requester = annotations.get(ANNOTATION_REQUESTED_BY)
+        stamped = token is not None and annotations.get(ANNOTATION_REQUESTED_RUN) == token
         return cls(
             namespace=str(meta.get("namespace", "")),
             name=str(meta.get("name", "")),
             uid=str(meta.get("uid", "")),
             generation=int(meta.get("generation", 0)),
             created=_created(meta),
-            run_token=token if isinstance(token, str) and token else None,
+            run_token=token,
+            requested_by=requester if stamped and isinstance(requester, str) else None,
             spec=spec,
             spec_error=spec_error,
             status=status,

@@ -107,6 +107,7 @@ def rjob(
     failed_limit: int | None = None,
     status: Mapping[str, Any] | None = None,
     token: str | None = None,
+    annotations: Mapping[str, str] | None = None,
     created: datetime = _UNSET,
     generation: int = 1,
     extra: Mapping[str, Any] | None = None,
@@ -140,8 +141,9 @@ def rjob(
         "generation": generation,
         "creationTimestamp": at("2026-11-01T00:00:00Z") if created is _UNSET else created,
     }
+    metadata["annotations"] = dict(annotations or {})
     if token is not None:
-        metadata["annotations"] = {ANNOTATION_RUN: token}
+        metadata["annotations"][ANNOTATION_RUN] = token
     body = {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": RERUNNABLE_JOB_KIND,

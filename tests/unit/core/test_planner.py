@@ -737,6 +737,43 @@ def test_manual_only_status() -> None:
     assert p.status.active == ["backup-m717e81e2"]
 
 
+BY, FOR = "rerunnable.dev/requested-by", "rerunnable.dev/requested-run"
+
+REQUESTERS = [
+    ("stamped for this token", {BY: "alice", FOR: "release-42"}, "alice"),
+    ("stamp left from an earlier token", {BY: "alice", FOR: "release-41"}, None),
+    ("requester without the token it was for", {BY: "alice"}, None),
+    ("no stamp (webhook down)", {}, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "annotations", "want"), REQUESTERS, ids=[c[0] for c in REQUESTERS]
+)
+def test_manual_run_records_who_requested_it(
+    case: str, annotations: dict[str, str], want: str | None
+) -> None:
+    p = run(rjob(token="release-42", annotations=annotations))
+    [new] = p.creates
+    assert new.requested_by == want, case
+    started = [e.message for e in p.events if e.reason == "RunStarted"]
+    by = f" requested by {want}" if want else ""
+    assert started == [f"Started Execution {new.name}: manual run 'release-42'{by}"], case
+
+
+def test_a_queued_manual_run_keeps_its_requester() -> None:
+    r = rjob(policy="Queue", token=TOKEN, annotations={BY: "alice", FOR: TOKEN})
+    p = run(r, [ACTIVE], jobs(ACTIVE_JOB))
+    [new] = p.creates
+    assert (new.queued, new.requested_by) == (True, "alice")
+
+
+def test_a_scheduled_run_has_no_requester() -> None:
+    r = rjob(schedule=EVERY_MINUTE, annotations={BY: "alice", FOR: "t1"}, status=DUE)
+    p = run(r)
+    assert [c.requested_by for c in p.creates] == [None]
+
+
 def test_no_token_no_run() -> None:
     p = run(rjob())
     assert p.creates == ()

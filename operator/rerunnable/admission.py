@@ -1,0 +1,78 @@
+"""Admission webhooks, served by every replica when `--webhook-port` is given.
+
+Importing this module registers them with kopf. The webhook configurations
+(which requests reach which path, with which failure policy) belong to the
+Helm chart, not to kopf: the operator needs no right to edit them.
+
+- `/validate`: refuses a spec the operator could not serve (fails closed).
+- `/requested-by`: stamps who asked for a run (failing open: a run still
+  starts, without a recorded requester).
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import kopf
+
+from rerunnable.api.names import GROUP, RERUNNABLE_JOB_PLURAL, VERSION
+from rerunnable.core.admission import check_spec, requester_stamp
+from rerunnable.core.planner import InvalidSpecError
+
+__all__ = ["WebhookOptions"]
+
+VALIDATE = "validate"
+REQUESTED_BY = "requested-by"
+
+
+@dataclass(frozen=True)
+class WebhookOptions:
+    port: int
+    cert_dir: Path
+    addr: str = "0.0.0.0"
+
+    @property
+    def certfile(self) -> Path:
+        return self.cert_dir / "tls.crt"
+
+    @property
+    def keyfile(self) -> Path:
+        return self.cert_dir / "tls.key"
+
+
+@kopf.on.startup()
+async def serve(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
+    options: WebhookOptions = memo["webhook"]
+    # kopf reloads the files when they change (cert-manager renews them in place).
+    settings.admission.server = kopf.WebhookServer(
+        addr=options.addr,
+        port=options.port,
+        certfile=str(options.certfile),
+        pkeyfile=str(options.keyfile),
+    )
+    settings.admission.managed = None
+
+
+@kopf.on.validate(GROUP, VERSION, RERUNNABLE_JOB_PLURAL, id=VALIDATE)
+async def validate(spec: kopf.Spec, namespace: str | None, name: str | None, **_: Any) -> None:
+    try:
+        check_spec(spec, namespace=namespace or "", name=name or "", now=datetime.now(UTC))
+    except InvalidSpecError as e:
+        raise kopf.AdmissionError(e.message, code=422) from e
+
+
+@kopf.on.mutate(GROUP, VERSION, RERUNNABLE_JOB_PLURAL, id=REQUESTED_BY)
+async def stamp_requester(
+    annotations: kopf.Annotations,
+    userinfo: kopf.UserInfo,
+    patch: kopf.Patch,
+    old: kopf.Body | None = None,
+    **_: Any,
+) -> None:
+    stamp = requester_stamp(
+        old.metadata.annotations if old is not None else None,
+        annotations,
+        str(userinfo.get("username", "")),
+    )
+    patch.metadata.annotations.update(stamp)
