@@ -1,0 +1,417 @@
+"""The admission webhooks, served by the operator and configured as the chart configures them.
+
+The chart's webhook configurations are rendered and applied with two changes only:
+the API server (a local process here) reaches the operator at 127.0.0.1 instead
+of through the Service, with a CA made by the test, and the webhooks act in the
+test's namespace alone (other tests share the cluster).
+"""
+
+import base64
+import datetime
+import ipaddress
+import json
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from lightkube import ApiError, Client
+
+from tests.e2e.chart import helm_template, kubectl, try_kubectl
+from tests.e2e.cluster import Cluster
+from tests.e2e.operator import OperatorProcess
+from tests.e2e.rjobs import (
+    annotate_run,
+    condition,
+    create_rjob,
+    executions,
+    get_rjob,
+    manual_name,
+    patch_spec,
+    settled_status,
+    wait_phase,
+)
+from tests.e2e.waiting import wait_until
+
+PATHS = {"validate.rerunnable.dev": "/validate", "requested-by.rerunnable.dev": "/requested-by"}
+
+
+@dataclass(frozen=True)
+class Certs:
+    dir: Path
+    ca_bundle: str  # base64 PEM, as a webhook's caBundle
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
+    """A CA and a serving certificate for 127.0.0.1 (what the chart or cert-manager would make)."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(_name("rerunnable-e2e-ca"))
+        .issuer_name(_name("rerunnable-e2e-ca"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    serving = (
+        x509.CertificateBuilder()
+        .subject_name(_name("127.0.0.1"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("webhook-tls")
+    (folder / "tls.crt").write_bytes(serving.public_bytes(serialization.Encoding.PEM))
+    (folder / "tls.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    ca_pem = ca.public_bytes(serialization.Encoding.PEM)
+    return Certs(folder, base64.b64encode(ca_pem).decode())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def install_webhooks(cluster: Cluster, namespace: str, certs: Certs, port: int) -> str:
+    """The chart's webhook configurations, pointed at 127.0.0.1:port, acting in `namespace`."""
+    release = f"wh-{namespace[-6:]}"
+    selector = {"matchLabels": {"kubernetes.io/metadata.name": namespace}}
+    rendered = helm_template(
+        cluster,
+        release,
+        namespace,
+        "--set",
+        "webhook.certificate.source=chart",
+        "--set-json",
+        f"webhook.namespaceSelector={json.dumps(selector)}",
+        show_only=("webhook.yaml",),
+    )
+    configs = [
+        doc
+        for doc in yaml.safe_load_all(rendered)
+        if doc and doc["kind"].endswith("WebhookConfiguration")
+    ]
+    assert {c["kind"] for c in configs} == {
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+    }
+    for config in configs:
+        for webhook in config["webhooks"]:
+            service = webhook["clientConfig"].pop("service")
+            assert service["path"] == PATHS[webhook["name"]]
+            webhook["clientConfig"]["url"] = f"https://127.0.0.1:{port}{service['path']}"
+            webhook["clientConfig"]["caBundle"] = certs.ca_bundle
+    kubectl(cluster, "apply", "-f", "-", stdin=yaml.safe_dump_all(configs))
+    return release
+
+
+@pytest.fixture
+def webhooks(
+    cluster: Cluster, namespace: str, certs: Certs, operator: OperatorProcess
+) -> Iterator[OperatorProcess]:
+    """The operator serving the webhooks, and the chart's configurations pointing at it."""
+    port = free_port()
+    operator.extra_args += ["--webhook-port", str(port), "--webhook-cert-dir", str(certs.dir)]
+    operator.extra_args += ["--webhook-addr", "127.0.0.1"]
+    release = install_webhooks(cluster, namespace, certs, port)
+    operator.start()
+    # The API server picks new configurations up asynchronously; the operator
+    # listens once it has started. Both are ready when a never-firing schedule
+    # is refused by the webhook.
+    wait_until(
+        lambda: "never fires" in dry_run_create(cluster, namespace, "0 0 30 2 *"),
+        timeout=60,
+        what="the validating webhook to refuse a never-firing schedule",
+    )
+    yield operator
+    kubectl(
+        cluster,
+        "delete",
+        "validatingwebhookconfiguration,mutatingwebhookconfiguration",
+        "-l",
+        f"app.kubernetes.io/instance={release}",
+        "--ignore-not-found",
+    )
+
+
+def rjob_manifest(namespace: str, name: str, **spec: Any) -> str:
+    return yaml.safe_dump(
+        {
+            "apiVersion": "rerunnable.dev/v1alpha1",
+            "kind": "RerunnableJob",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {
+                "jobTemplate": {
+                    "spec": {
+                        "template": {
+                            "spec": {
+                                "restartPolicy": "Never",
+                                "containers": [{"name": "main", "image": "busybox:1.36"}],
+                            }
+                        }
+                    }
+                },
+                **spec,
+            },
+        }
+    )
+
+
+def dry_run_create(cluster: Cluster, namespace: str, schedule: str) -> str:
+    """What `kubectl apply --dry-run=server` says of an RerunnableJob with that schedule."""
+    done = try_kubectl(
+        cluster,
+        "apply",
+        "--dry-run=server",
+        "-f",
+        "-",
+        stdin=rjob_manifest(namespace, "probe", schedule=schedule),
+    )
+    return done.stderr + done.stdout
+
+
+def username(cluster: Cluster, *impersonate: str) -> str:
+    out = kubectl(cluster, "auth", "whoami", *impersonate, "-o", "json")
+    name: str = json.loads(out)["status"]["userInfo"]["username"]
+    return name
+
+
+REFUSED = [
+    ("minute out of range", {"schedule": "61 * * * *"}, "spec.schedule: "),
+    ("unknown time zone", {"schedule": "@daily", "timeZone": "Mars/Olympus"}, "spec.timeZone: "),
+    ("30 February never fires", {"schedule": "0 0 30 2 *"}, "spec.schedule: '0 0 30 2 *' never"),
+    ("a bad second schedule", {"schedules": ["@hourly", "0 0 31 4 *"]}, "spec.schedules[1]: "),
+]
+
+
+@pytest.mark.parametrize(("case", "spec", "message"), REFUSED, ids=[c[0] for c in REFUSED])
+def test_apply_refuses_what_the_schema_cannot_check(
+    cluster: Cluster,
+    kube: Client,
+    namespace: str,
+    webhooks: OperatorProcess,
+    case: str,
+    spec: dict[str, Any],
+    message: str,
+) -> None:
+    done = try_kubectl(cluster, "apply", "-f", "-", stdin=rjob_manifest(namespace, "bad", **spec))
+    assert done.returncode != 0, case
+    assert 'admission webhook "validate.rerunnable.dev" denied the request' in done.stderr, case
+    assert message in done.stderr, (case, done.stderr)
+    with pytest.raises(ApiError) as missing:
+        get_rjob(kube, namespace, "bad")
+    assert missing.value.status.code == 404, case
+
+
+def test_an_edit_that_breaks_the_schedule_is_refused_and_the_object_kept(
+    kube: Client, namespace: str, webhooks: OperatorProcess
+) -> None:
+    create_rjob(kube, namespace, "nightly", schedule="0 2 * * *", timeZone="Europe/Berlin")
+    with pytest.raises(ApiError) as refused:
+        patch_spec(kube, namespace, "nightly", {"timeZone": "Europe/Berlinn"})
+    assert "spec.timeZone: " in str(refused.value.status.message)
+    spec = get_rjob(kube, namespace, "nightly")["spec"]
+    assert (spec["schedule"], spec["timeZone"]) == ("0 2 * * *", "Europe/Berlin")
+    # A good edit passes.
+    patch_spec(kube, namespace, "nightly", {"schedule": "30 2 * * *"})
+    assert get_rjob(kube, namespace, "nightly")["spec"]["schedule"] == "30 2 * * *"
+
+
+def test_the_execution_records_who_asked_for_the_run(
+    cluster: Cluster, kube: Client, namespace: str, webhooks: OperatorProcess
+) -> None:
+    create_rjob(kube, namespace, "report")
+    # rui may read and annotate RerunnableJobs here, nothing more.
+    kubectl(
+        cluster,
+        "create",
+        "role",
+        "annotate-rjobs",
+        "-n",
+        namespace,
+        "--verb=get,patch",
+        "--resource=rerunnablejobs.rerunnable.dev",
+    )
+    kubectl(
+        cluster,
+        "create",
+        "rolebinding",
+        "rui",
+        "-n",
+        namespace,
+        "--role=annotate-rjobs",
+        "--user=rui",
+    )
+    kubectl(
+        cluster,
+        "annotate",
+        "--as",
+        "rui",
+        "-n",
+        namespace,
+        "rerunnablejob/report",
+        "rerunnable.dev/run=by-rui",
+        "--overwrite",
+    )
+    annotations = get_rjob(kube, namespace, "report")["metadata"]["annotations"]
+    assert annotations["rerunnable.dev/requested-by"] == "rui"
+    assert annotations["rerunnable.dev/requested-run"] == "by-rui"
+    wait_phase(kube, namespace, manual_name("report", "by-rui"), "Succeeded")
+    assert (
+        executions(kube, namespace)[manual_name("report", "by-rui")]["spec"]["requestedBy"] == "rui"
+    )
+
+    # The next run, asked for by the admin, names the admin, not rui.
+    annotate_run(kube, namespace, "report", "by-admin")
+    wait_phase(kube, namespace, manual_name("report", "by-admin"), "Succeeded")
+    admin = executions(kube, namespace)[manual_name("report", "by-admin")]
+    assert admin["spec"]["requestedBy"] == username(cluster)
+    shown = kubectl(cluster, "get", "rjex", "-n", namespace, "-o", "wide")
+    assert "REQUESTED BY" in shown
+    assert "rui" in shown
+
+
+def test_a_forged_requester_is_overwritten(
+    cluster: Cluster, kube: Client, namespace: str, webhooks: OperatorProcess
+) -> None:
+    create_rjob(kube, namespace, "report")
+    kubectl(
+        cluster,
+        "annotate",
+        "-n",
+        namespace,
+        "rerunnablejob/report",
+        "rerunnable.dev/run=t1",
+        "rerunnable.dev/requested-by=someone-else",
+        "rerunnable.dev/requested-run=t1",
+        "--overwrite",
+    )
+    wait_phase(kube, namespace, manual_name("report", "t1"), "Succeeded")
+    run = executions(kube, namespace)[manual_name("report", "t1")]
+    assert run["spec"]["requestedBy"] == username(cluster)
+
+
+def test_with_the_webhook_down_runs_go_on_specs_are_refused_and_status_reports_bad_objects(
+    cluster: Cluster,
+    kube: Client,
+    namespace: str,
+    certs: Certs,
+    operator: OperatorProcess,
+) -> None:
+    # Made before the webhook existed: the schema cannot see that it never fires.
+    create_rjob(kube, namespace, "never", schedule="0 0 30 2 *")
+    create_rjob(kube, namespace, "report")
+    # Configured, but nothing listens there: the webhook is down.
+    release = install_webhooks(cluster, namespace, certs, free_port())
+    try:
+        operator.start()  # without --webhook-port
+
+        # Creating (or changing a spec) fails closed...
+        wait_until(
+            lambda: "failed calling webhook" in dry_run_create(cluster, namespace, "@hourly"),
+            timeout=60,
+            what="the API server to call the (down) validating webhook",
+        )
+        # ...but a run is only an annotation change: it starts, naming no requester.
+        annotate_run(kube, namespace, "report", "t1")
+        wait_phase(kube, namespace, manual_name("report", "t1"), "Succeeded")
+        run = executions(kube, namespace)[manual_name("report", "t1")]
+        assert run["spec"].get("requestedBy") is None
+
+        # The bad object made before is reported where the webhook would have refused it.
+        ready = condition({"status": settled_status(kube, namespace, "never")}, "Ready")
+        assert ready is not None
+        assert (ready["status"], ready["reason"]) == ("False", "InvalidSchedule")
+        assert "spec.schedule: '0 0 30 2 *' never fires" in ready["message"]
+    finally:
+        kubectl(
+            cluster,
+            "delete",
+            "validatingwebhookconfiguration,mutatingwebhookconfiguration",
+            "-l",
+            f"app.kubernetes.io/instance={release}",
+            "--ignore-not-found",
+        )
+
+
+def rendered_webhook(cluster: Cluster, *args: str) -> list[dict[str, Any]]:
+    text = helm_template(cluster, "rr", "ops", *args, show_only=("webhook.yaml",))
+    return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+def test_the_chart_makes_its_own_certificate_for_the_webhook_service(cluster: Cluster) -> None:
+    docs = rendered_webhook(cluster, "--set", "webhook.certificate.source=auto")
+    kinds = {d["kind"]: d for d in docs}
+    assert "Certificate" not in kinds  # no cert-manager API on this cluster's render
+    secret = kinds["Secret"]
+    ca_pem = base64.b64decode(secret["data"]["ca.crt"])
+    ca = x509.load_pem_x509_certificate(ca_pem)
+    serving = x509.load_pem_x509_certificate(base64.b64decode(secret["data"]["tls.crt"]))
+    serving.verify_directly_issued_by(ca)
+    names = serving.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "rr-rerunnable-webhook.ops.svc" in names.get_values_for_type(x509.DNSName)
+    for config in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
+        [webhook] = kinds[config]["webhooks"]
+        assert webhook["clientConfig"]["caBundle"] == secret["data"]["ca.crt"]
+        assert webhook["clientConfig"]["service"]["name"] == "rr-rerunnable-webhook"
+    assert kinds["ValidatingWebhookConfiguration"]["webhooks"][0]["failurePolicy"] == "Fail"
+    assert kinds["MutatingWebhookConfiguration"]["webhooks"][0]["failurePolicy"] == "Ignore"
+
+
+def test_the_chart_asks_cert_manager_for_the_certificate_when_it_is_installed(
+    cluster: Cluster,
+) -> None:
+    docs = rendered_webhook(cluster, "--api-versions", "cert-manager.io/v1/Certificate")
+    kinds = {d["kind"]: d for d in docs}
+    assert "Secret" not in kinds
+    assert kinds["Issuer"]["spec"] == {"selfSigned": {}}
+    certificate = kinds["Certificate"]["spec"]
+    assert certificate["secretName"] == "rr-rerunnable-webhook-tls"
+    assert "rr-rerunnable-webhook.ops.svc" in certificate["dnsNames"]
+    for config in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
+        annotations = kinds[config]["metadata"]["annotations"]
+        assert annotations["cert-manager.io/inject-ca-from"] == "ops/rr-rerunnable-webhook"
+        assert "caBundle" not in kinds[config]["webhooks"][0]["clientConfig"]
+
+
+def test_the_deployment_serves_the_webhook_from_the_certificate_secret(cluster: Cluster) -> None:
+    text = helm_template(cluster, "rr", "ops", show_only=("deployment.yaml",))
+    pod = yaml.safe_load(text)["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert "--webhook-port=9443" in container["args"]
+    assert "--webhook-cert-dir=/tls" in container["args"]
+    assert {"name": "webhook", "containerPort": 9443} in container["ports"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["webhook-tls"]["secret"]["secretName"] == "rr-rerunnable-webhook-tls"
