@@ -113,6 +113,7 @@ def test_run_wait_succeeds_and_history_lists_runs_newest_first(
     assert rows[0] == [
         "NAME",
         "TRIGGER",
+        "BY",
         "PHASE",
         "SCHEDULED",
         "STARTED",
@@ -122,9 +123,10 @@ def test_run_wait_succeeds_and_history_lists_runs_newest_first(
     ]
     assert [row[0] for row in rows[1:]] == [names[1], names[0]]  # newest first
     for row in rows[1:]:
-        assert row[1:3] == ["Manual", "Succeeded"]
-        assert row[3] == "<none>"  # manual runs have no slot
-        assert row[6] == "1/1"
+        # No admission webhook in this test: nobody stamped the requester.
+        assert row[1:4] == ["Manual", "<none>", "Succeeded"]
+        assert row[4] == "<none>"  # manual runs have no slot
+        assert row[7] == "1/1"
 
     as_json = rerun(cluster, namespace, "history", "report", "-o", "json")
     assert as_json.returncode == 0, explain(as_json)

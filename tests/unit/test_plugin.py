@@ -308,11 +308,14 @@ def execution(
     created: str,
     trigger: str = "Manual",
     scheduled: str | None = None,
+    by: str | None = None,
     **status: Any,
 ) -> dict[str, Any]:
     spec: dict[str, Any] = {"rerunnableJob": "job", "trigger": trigger}
     if scheduled:
         spec["scheduledTime"] = scheduled
+    if by:
+        spec["requestedBy"] = by
     return {
         "metadata": {"name": name, "creationTimestamp": created},
         "spec": spec,
@@ -336,6 +339,7 @@ def test_history_rows() -> None:
     running = execution(
         "job-mabc",
         created="2026-11-22T08:09:40Z",
+        by="rui@example.com",
         phase="Running",
         startTime="2026-11-22T08:09:45Z",
         progress={"succeeded": 1, "failed": 1, "active": 1, "total": 3},
@@ -344,6 +348,7 @@ def test_history_rows() -> None:
     assert history_row(succeeded, now) == [
         "job-29922248",
         "Schedule",
+        "<none>",
         "Succeeded",
         "2m",
         "119s",
@@ -354,6 +359,7 @@ def test_history_rows() -> None:
     assert history_row(running, now) == [
         "job-mabc",
         "Manual",
+        "rui@example.com",
         "Running",
         "<none>",
         "15s",
@@ -364,6 +370,7 @@ def test_history_rows() -> None:
     assert history_row(pending, now) == [
         "job-mdef",
         "Manual",
+        "<none>",
         "Pending",
         "<none>",
         "<none>",

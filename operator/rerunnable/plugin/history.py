@@ -8,7 +8,7 @@ from rerunnable.plugin.output import NONE, human_age, parse_time, render_table, 
 
 __all__ = ["HEADERS", "history_row", "history_table", "newest_first"]
 
-HEADERS = ("NAME", "TRIGGER", "PHASE", "SCHEDULED", "STARTED", "DURATION", "PROGRESS", "REASON")
+HEADERS = ("NAME", "TRIGGER", "BY", "PHASE", "SCHEDULED", "STARTED", "DURATION", "PROGRESS", "REASON")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -50,6 +50,7 @@ def history_row(execution: Mapping[str, Any], now: datetime) -> list[str]:
     return [
         str(meta.get("name", NONE)),
         str(spec.get("trigger") or NONE),
+        str(spec.get("requestedBy") or NONE),
         str(status.get("phase") or "Pending"),
         _ago(spec.get("scheduledTime"), now),
         _ago(status.get("startTime"), now),
