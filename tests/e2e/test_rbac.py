@@ -3,76 +3,37 @@ and that account can do nothing it does not need."""
 
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import yaml
 from lightkube import Client
 
-from tests.e2e.cluster import REPO, Cluster
+from tests.e2e.chart import (
+    delete_cluster_scoped,
+    helm_template,
+    kubectl,
+    service_account_kubeconfig,
+)
+from tests.e2e.cluster import Cluster
 from tests.e2e.operator import OperatorProcess
 from tests.e2e.rjobs import annotate_run, create_rjob, events_for, manual_name, wait_phase
 from tests.e2e.waiting import wait_until
-
-CHART = REPO / "helm" / "rerunnable"
-
-
-def kubectl(cluster: Cluster, *args: str, stdin: str | None = None) -> str:
-    done = subprocess.run(
-        [str(cluster.bin_dir / "kubectl"), "--kubeconfig", str(cluster.kubeconfig), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 @pytest.fixture
 def release(cluster: Cluster, namespace: str) -> Iterator[str]:
     """The chart's ServiceAccount and RBAC (no Deployment), watching the test's namespace."""
     name = f"rbac-{namespace[-6:]}"
-    rendered = subprocess.run(
-        [
-            str(cluster.bin_dir / "helm"),
-            "template",
-            name,
-            str(CHART),
-            "-n",
-            namespace,
-            "--set",
-            "crds.install=false",
-            "--set",
-            f"watchNamespaces={{{namespace}}}",
-            "--show-only",
-            "templates/serviceaccount.yaml",
-            "--show-only",
-            "templates/rbac.yaml",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    rendered = helm_template(
+        cluster,
+        name,
+        namespace,
+        "--set",
+        f"watchNamespaces={{{namespace}}}",
+        show_only=("serviceaccount.yaml", "rbac.yaml"),
+    )
     kubectl(cluster, "apply", "-n", namespace, "-f", "-", stdin=rendered)
     yield f"{name}-rerunnable"
-    kubectl(
-        cluster,
-        "delete",
-        "clusterrole,clusterrolebinding",
-        "-l",
-        f"app.kubernetes.io/instance={name}",
-        "--ignore-not-found",
-    )
-
-
-def service_account_kubeconfig(cluster: Cluster, namespace: str, account: str, path: Path) -> Path:
-    """A kubeconfig that authenticates as the ServiceAccount (a TokenRequest token)."""
-    token = kubectl(cluster, "create", "token", account, "-n", namespace, "--duration", "1h")
-    config = yaml.safe_load(kubectl(cluster, "config", "view", "--raw", "--minify"))
-    config["users"] = [{"name": account, "user": {"token": token.strip()}}]
-    config["contexts"][0]["context"]["user"] = account
-    path.write_text(yaml.safe_dump(config))
-    return path
+    delete_cluster_scoped(cluster, name)
 
 
 def test_the_operator_runs_as_the_charts_service_account(
