@@ -1,5 +1,6 @@
 """The Helm chart (helm/rerunnable) against the local cluster's real API server."""
 
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,15 @@ def test_watching_namespaces_grants_no_cluster_wide_writes(
 ) -> None:
     docs = render(cluster, namespace, "--set", "watchNamespaces={team-a,team-b}")
 
-    cluster_rules = [r for d in docs if d["kind"] == "ClusterRole" for r in d["rules"]]
+    # What the chart binds cluster-wide (the user roles are ClusterRoles too, but the
+    # chart binds them to nobody: users bind them per namespace).
+    bound = {d["roleRef"]["name"] for d in docs if d["kind"] == "ClusterRoleBinding"}
+    cluster_rules = [
+        r
+        for d in docs
+        if d["kind"] == "ClusterRole" and d["metadata"]["name"] in bound
+        for r in d["rules"]
+    ]
     assert cluster_rules, "kopf still needs to read CRDs and namespaces"
     assert all(not WRITE_VERBS & set(r["verbs"]) for r in cluster_rules)
     roles = {
@@ -112,6 +121,12 @@ def test_install_and_uninstall(cluster: Cluster, kube: Client, namespace: str) -
         namespace,
         "--set",
         "crds.install=false",
+        # The cluster is shared: the fixed-name user roles are left to test_delegation,
+        # and the admission policies bind to this test's namespace only.
+        "--set",
+        "userRoles.create=false",
+        "--set",
+        f"admissionPolicy.namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name={namespace}",
         "--wait",
         "--timeout",
         "120s",
@@ -124,6 +139,12 @@ def test_install_and_uninstall(cluster: Cluster, kube: Client, namespace: str) -
     assert deployment.status is not None
     assert deployment.status.availableReplicas == 2
     kube.get(ServiceAccount, "rr-rerunnable", namespace=namespace)
+    policies = "validatingadmissionpolicybindings.admissionregistration.k8s.io"
+    bound = cluster.kubectl("get", policies, "-l", "app.kubernetes.io/instance=rr", "-o", "json")
+    selectors = [
+        b["spec"]["matchResources"]["namespaceSelector"] for b in json.loads(bound.stdout)["items"]
+    ]
+    assert selectors == 2 * [{"matchLabels": {"kubernetes.io/metadata.name": namespace}}]
 
     assert helm(cluster, "uninstall", "rr", "-n", namespace, "--wait").returncode == 0
     wait_until(
@@ -132,6 +153,8 @@ def test_install_and_uninstall(cluster: Cluster, kube: Client, namespace: str) -
         what="the Deployment to be gone",
     )
     assert kube.get(Namespace, namespace)  # the namespace itself is the test's
+    left = cluster.kubectl("get", policies, "-l", "app.kubernetes.io/instance=rr", "-o", "name")
+    assert not left.stdout
 
 
 @pytest.fixture(autouse=True)
