@@ -8,7 +8,17 @@ from rerunnable.plugin.output import NONE, human_age, parse_time, render_table, 
 
 __all__ = ["HEADERS", "history_row", "history_table", "newest_first"]
 
-HEADERS = ("NAME", "TRIGGER", "BY", "PHASE", "SCHEDULED", "STARTED", "DURATION", "PROGRESS", "REASON")
+HEADERS = (
+    "NAME",
+    "TRIGGER",
+    "BY",
+    "PHASE",
+    "SCHEDULED",
+    "STARTED",
+    "DURATION",
+    "PROGRESS",
+    "REASON",
+)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
