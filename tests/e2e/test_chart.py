@@ -127,6 +127,9 @@ def test_install_and_uninstall(cluster: Cluster, kube: Client, namespace: str) -
         "userRoles.create=false",
         "--set",
         f"admissionPolicy.namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name={namespace}",
+        # The webhooks too: kwok's pods serve nothing, and they fail closed.
+        "--set",
+        f"webhook.namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name={namespace}",
         "--wait",
         "--timeout",
         "120s",
