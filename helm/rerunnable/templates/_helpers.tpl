@@ -54,3 +54,16 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   resources: ["events"]
   verbs: ["create"]
 {{- end -}}
+
+{{/*
+Namespaces an admission webhook or policy acts in: the given LabelSelector, else
+the watched namespaces, else all. Call with (list $selector $).
+*/}}
+{{- define "rerunnable.admissionNamespaceSelector" -}}
+{{- $selector := index . 0 -}}
+{{- $root := index . 1 -}}
+{{- if and (not $selector) $root.Values.watchNamespaces -}}
+{{- $selector = dict "matchExpressions" (list (dict "key" "kubernetes.io/metadata.name" "operator" "In" "values" $root.Values.watchNamespaces)) -}}
+{{- end -}}
+{{- toYaml $selector -}}
+{{- end -}}
