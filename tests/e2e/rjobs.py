@@ -66,6 +66,23 @@ def job_template(
     }
 
 
+def rjob_body(
+    namespace: str,
+    name: str,
+    *,
+    duration: str | None = None,
+    exit_code: int | None = None,
+    **spec: Any,
+) -> dict[str, Any]:
+    """A RerunnableJob manifest with a trivial Job template; `spec` adds or overrides fields."""
+    return {
+        "apiVersion": "rerunnable.dev/v1alpha1",
+        "kind": "RerunnableJob",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"jobTemplate": job_template(duration=duration, exit_code=exit_code), **spec},
+    }
+
+
 def create_rjob(
     kube: Client,
     namespace: str,
@@ -75,12 +92,7 @@ def create_rjob(
     exit_code: int | None = None,
     **spec: Any,
 ) -> None:
-    body = {
-        "apiVersion": "rerunnable.dev/v1alpha1",
-        "kind": "RerunnableJob",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {"jobTemplate": job_template(duration=duration, exit_code=exit_code), **spec},
-    }
+    body = rjob_body(namespace, name, duration=duration, exit_code=exit_code, **spec)
     kube.create(RerunnableJobResource.from_dict(body))
 
 

@@ -35,6 +35,7 @@ from tests.e2e.rjobs import (
     get_rjob,
     manual_name,
     patch_spec,
+    rjob_body,
     settled_status,
     wait_phase,
 )
@@ -137,6 +138,17 @@ def install_webhooks(cluster: Cluster, namespace: str, certs: Certs, port: int) 
     return release
 
 
+def remove_webhooks(cluster: Cluster, release: str) -> None:
+    kubectl(
+        cluster,
+        "delete",
+        "validatingwebhookconfiguration,mutatingwebhookconfiguration",
+        "-l",
+        f"app.kubernetes.io/instance={release}",
+        "--ignore-not-found",
+    )
+
+
 @pytest.fixture
 def webhooks(
     cluster: Cluster, namespace: str, certs: Certs, operator: OperatorProcess
@@ -156,37 +168,11 @@ def webhooks(
         what="the validating webhook to refuse a never-firing schedule",
     )
     yield operator
-    kubectl(
-        cluster,
-        "delete",
-        "validatingwebhookconfiguration,mutatingwebhookconfiguration",
-        "-l",
-        f"app.kubernetes.io/instance={release}",
-        "--ignore-not-found",
-    )
+    remove_webhooks(cluster, release)
 
 
 def rjob_manifest(namespace: str, name: str, **spec: Any) -> str:
-    return yaml.safe_dump(
-        {
-            "apiVersion": "rerunnable.dev/v1alpha1",
-            "kind": "RerunnableJob",
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": {
-                "jobTemplate": {
-                    "spec": {
-                        "template": {
-                            "spec": {
-                                "restartPolicy": "Never",
-                                "containers": [{"name": "main", "image": "busybox:1.36"}],
-                            }
-                        }
-                    }
-                },
-                **spec,
-            },
-        }
-    )
+    return yaml.safe_dump(rjob_body(namespace, name, **spec))
 
 
 def dry_run_create(cluster: Cluster, namespace: str, schedule: str) -> str:
@@ -356,14 +342,7 @@ def test_with_the_webhook_down_runs_go_on_specs_are_refused_and_status_reports_b
         assert (ready["status"], ready["reason"]) == ("False", "InvalidSchedule")
         assert "spec.schedule: '0 0 30 2 *' never fires" in ready["message"]
     finally:
-        kubectl(
-            cluster,
-            "delete",
-            "validatingwebhookconfiguration,mutatingwebhookconfiguration",
-            "-l",
-            f"app.kubernetes.io/instance={release}",
-            "--ignore-not-found",
-        )
+        remove_webhooks(cluster, release)
 
 
 def rendered_webhook(cluster: Cluster, *args: str) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ import yaml
 
 from rerunnable.api.v1alpha1 import RerunnableJobSpec
 from tests.e2e.cluster import REPO, Cluster
+from tests.e2e.rjobs import rjob_body
 from tests.e2e.waiting import wait_until
 
 CORPUS = REPO.parent / "shared" / "corpus" / "cronjobs"
@@ -55,24 +56,7 @@ def kubectl_refused(cluster: Cluster, *args: str) -> str:
 
 
 def rerunnable_job(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": API_VERSION,
-        "kind": "RerunnableJob",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {
-            "jobTemplate": {
-                "spec": {
-                    "template": {
-                        "spec": {
-                            "restartPolicy": "Never",
-                            "containers": [{"name": "main", "image": "busybox:1.36"}],
-                        }
-                    }
-                }
-            },
-            **spec,
-        },
-    }
+    return rjob_body(namespace, name, **spec)
 
 
 def execution(name: str, namespace: str) -> dict[str, Any]:
@@ -333,7 +317,8 @@ def test_kubectl_get_rjex_shows_the_columns(
 
     assert header(narrow) == ["NAME", "JOB", "TRIGGER", "PHASE", "STARTED", "COMPLETED", "AGE"]
     assert header(wide) == [
-        *("NAME", "JOB", "TRIGGER", "PHASE", "SUCCEEDED", "FAILED", "STARTED", "COMPLETED", "AGE")
+        *("NAME", "JOB", "TRIGGER", "PHASE", "SUCCEEDED", "FAILED", "REQUESTED BY"),
+        *("STARTED", "COMPLETED", "AGE"),
     ]
     (row,) = rows(narrow)
     assert (row["NAME"], row["JOB"], row["TRIGGER"]) == ("nightly-m1", "nightly", "Manual")
