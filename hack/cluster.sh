@@ -10,6 +10,13 @@
 # source by hack/k8s-bin.sh. CLUSTER=kind runs the same stages with kwokctl's
 # kind runtime (needs docker and kind on PATH). Either way the kubeconfig is
 # .cluster/kubeconfig.
+#
+# For a second, separate cluster (the benchmark's, bench/): CLUSTER_NAME names it,
+# CLUSTER_STATE moves its state folder (default .cluster; the kubeconfig is
+# $CLUSTER_STATE/kubeconfig), and CLUSTER_EXTRA_ARGS passes extra component flags
+# to kwokctl as space-separated component=flag=value words, e.g.
+# "kube-controller-manager=kube-api-qps=500". kwokctl picks free ports, so two
+# clusters run side by side. Unset, everything is as described above.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,7 +26,8 @@ source "$repo/hack/versions.env"
 name=${CLUSTER_NAME:-rerunnable}
 kind=${CLUSTER:-kwok}
 nodes=${CLUSTER_NODES:-2}
-state="$repo/.cluster"
+state=${CLUSTER_STATE:-$repo/.cluster}
+read -r -a extra_args <<<"${CLUSTER_EXTRA_ARGS:-}"
 kubeconfig="$state/kubeconfig"
 export KWOK_WORKDIR="$state/kwok"
 
@@ -111,7 +119,9 @@ up() {
   local config start=$SECONDS
   config=$(write_config)
   log "creating cluster '$name' (runtime $kind, Kubernetes $K8S_VERSION)"
-  if ! kwokctl create cluster --name "$name" --config "$config" \
+  local extra=() arg
+  for arg in "${extra_args[@]}"; do extra+=(--extra-args "$arg"); done
+  if ! kwokctl create cluster --name "$name" --config "$config" "${extra[@]}" \
     --kubeconfig "$kubeconfig" --wait 2m >"$state/create.log" 2>&1; then
     cat "$state/create.log" >&2
     kwokctl delete cluster --name "$name" >/dev/null 2>&1 || true
@@ -143,7 +153,7 @@ wait_exited() {
 
 down() {
   local pids=() f
-  "$repo/hack/operator.sh" stop
+  CLUSTER_STATE=$state "$repo/hack/operator.sh" stop
   for f in "$KWOK_WORKDIR/clusters/$name"/pids/*.pid; do
     [[ -f "$f" ]] && pids+=("$(<"$f")")
   done

@@ -4,8 +4,9 @@
 #   hack/operator.sh stop    stop it
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-pidfile="$repo/.cluster/operator.pid"
-log="$repo/.cluster/operator.log"
+state=${CLUSTER_STATE:-$repo/.cluster}  # as in hack/cluster.sh
+pidfile="$state/operator.pid"
+log="$state/operator.log"
 
 running() { [[ -f "$pidfile" ]] && kill -0 "$(<"$pidfile")" 2>/dev/null; }
 
@@ -15,8 +16,8 @@ case "${1:-}" in
       echo "operator: already running (pid $(<"$pidfile"))" >&2
       exit 0
     fi
-    mkdir -p "$repo/.cluster"
-    KUBECONFIG="$repo/.cluster/kubeconfig" nohup "$repo/.venv/bin/python" -m rerunnable \
+    mkdir -p "$state"
+    KUBECONFIG="$state/kubeconfig" nohup "$repo/.venv/bin/python" -m rerunnable \
       --all-namespaces >"$log" 2>&1 &
     echo $! >"$pidfile"
     echo "operator: started (pid $!, log $log)" >&2
