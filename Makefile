@@ -7,6 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CLUSTER ?= kwok
 export CLUSTER
+BENCH_ARGS ?=
 
 .PHONY: help
 help: ## List the targets
@@ -47,8 +48,8 @@ run: venv ## Run the operator in the foreground against .cluster/kubeconfig
 
 .PHONY: lint
 lint: venv ## ruff (lint and format check) and import-linter
-	$(BIN)/ruff check operator tests
-	$(BIN)/ruff format --check operator tests
+	$(BIN)/ruff check operator tests bench
+	$(BIN)/ruff format --check operator tests bench
 	$(BIN)/lint-imports
 
 .PHONY: typecheck
@@ -66,14 +67,18 @@ test-e2e: venv ## End-to-end tests on the local cluster (started if needed)
 .PHONY: test
 test: lint typecheck test-unit test-e2e ## Everything CI runs: lint, types, unit and e2e tests
 
+.PHONY: bench
+bench: venv ## Benchmark against CronJob on its own cluster (not in `make test`; BENCH_ARGS=--help)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 .PHONY: demo
 demo: venv cluster ## Local cluster, CRDs, the operator, examples/ and a manual run
 	@hack/demo.sh
 
 .PHONY: fmt
 fmt: venv ## Format the code
-	$(BIN)/ruff format operator tests
-	$(BIN)/ruff check --fix operator tests
+	$(BIN)/ruff format operator tests bench
+	$(BIN)/ruff check --fix operator tests bench
 
 .PHONY: clean
 clean: ## Remove the venv and caches (not the binary cache in ~/.cache/rerunnable)

@@ -1,0 +1,80 @@
+"""The results as a plain-text table (also pasted into bench/README.md)."""
+
+from typing import Any
+
+__all__ = ["table"]
+
+
+def _fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:g}{unit}"
+    return f"{value}{unit}"
+
+
+def _secs(ms: Any) -> str:
+    return "-" if ms is None else f"{ms / 1000:.2f} s"
+
+
+def _scheduled(r: dict[str, Any]) -> str:
+    if r["all_scheduled_s"] is not None:
+        return f"{r['all_scheduled_s']:.1f} s"
+    return f"> {r['limit_s']:g} s ({r['scheduled_within_limit']}/{r['n']} by then)"
+
+
+def table(results: dict[str, Any]) -> str:
+    lines: list[str] = []
+    fan = results.get("fanout") or []
+    if fan:
+        lines += [
+            "Scheduled fan-out (every minute, Jobs with suspend: "
+            f"{str(results['suspend_jobs']).lower()}; lag = Job first seen by the watch - slot)",
+            "",
+            "| N | controller-manager QPS/burst | side | p50 | p99 | max | missed | late | dup "
+            "| p99 ratio (Rerunnable / CronJob) |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in fan:
+            qps = f"{r['controller_manager_qps']:g}/{r['controller_manager_burst']}"
+            qps += f" ({r['qps_label']})"
+            for side, label in (("rerunnable", "Rerunnable"), ("cronjob", "CronJob")):
+                s = r[side]
+                ratio = _fmt(r["p99_ratio"]) if side == "rerunnable" else ""
+                lines.append(
+                    f"| {r['n']} | {qps} | {label} | {_secs(s['p50_ms'])} | {_secs(s['p99_ms'])} "
+                    f"| {_secs(s['max_ms'])} | {s['missed']}/{s['runs_expected']} | {s['late']} "
+                    f"| {s['duplicates']} | {ratio} |"
+                )
+        lines.append("")
+    burst = results.get("burst") or []
+    if burst:
+        lines += [
+            "Manual burst (annotate N RerunnableJobs at once; time until all N Jobs exist)",
+            "",
+            "| N | concurrency | floor (bare client) | Rerunnable | ratio |",
+            "|---|---|---|---|---|",
+        ]
+        for r in burst:
+            lines.append(
+                f"| {r['n']} | {r['concurrency']} | {r['floor_s']:.2f} s "
+                f"| {r['rerunnable_s']:.2f} s | {r['ratio']:.2f} |"
+            )
+        lines.append("")
+    foot = results.get("footprint") or []
+    if foot:
+        lines += [
+            "Footprint (idle RerunnableJobs, hourly schedules)",
+            "",
+            "| N | RSS | peak RSS | idle CPU (% of a core) | start → all scheduled "
+            "| CPU s to get there |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in foot:
+            lines.append(
+                f"| {r['n']} | {r['rss_mib']:.0f} MiB | {r['peak_rss_mib']:.0f} MiB "
+                f"| {r['idle_cpu_percent']:.2f} % | {_scheduled(r)} "
+                f"| {r['start_cpu_s']:.1f} s |"
+            )
+        lines.append("")
+    return "\n".join(lines)

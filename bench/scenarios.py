@@ -1,0 +1,269 @@
+"""The three scenarios; each returns plain figures (JSON-ready dicts)."""
+
+import asyncio
+import logging
+import math
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from bench.cluster import BenchCluster
+from bench.kubeapi import Api, Body
+from bench.objects import (
+    CRONJOBS,
+    RJOBS,
+    cronjob,
+    delete_namespaces,
+    gather_limited,
+    job_template,
+    make_namespace,
+    rerunnable_job,
+)
+from bench.operator import OperatorUnderTest
+from bench.stats import SlotSummary, summarize_slots
+from bench.watchers import JobWatcher, RerunnableJobWatcher
+from rerunnable.api.names import GROUP, VERSION
+from rerunnable.api.v1alpha1 import ExecutionSpec, JobTemplate, Trigger, to_wire
+from rerunnable.core.jobs import build_job, run_labels
+
+__all__ = ["Bench", "burst", "fanout", "footprint"]
+
+log = logging.getLogger("bench")
+
+EVERY_MINUTE = "* * * * *"
+MIB = 1024 * 1024
+
+
+@dataclass
+class Bench:
+    api: Api
+    cluster: BenchCluster
+    jobs: JobWatcher
+    rjobs: RerunnableJobWatcher
+    operator: OperatorUnderTest
+    concurrency: int  # for creating the objects under test
+    suspend_jobs: bool
+
+
+def _side(summary: SlotSummary) -> dict[str, Any]:
+    def ms(x: float | None) -> float | None:
+        return None if x is None else round(x * 1000)
+
+    return {
+        "runs_expected": summary.expected,
+        "runs_on_time": summary.on_time,
+        "p50_ms": ms(summary.p50),
+        "p99_ms": ms(summary.p99),
+        "max_ms": ms(summary.max),
+        "missed": summary.missed,
+        "late": summary.late,
+        "duplicates": summary.duplicates,
+    }
+
+
+async def _wait_handled(
+    b: Bench, namespace: str, n: int, *, scheduled: bool, limit: float = 900
+) -> bool:
+    """Wait until the operator has handled all n objects; False if `limit` seconds pass."""
+    seen = b.rjobs.scheduled if scheduled else b.rjobs.handled
+    deadline = time.monotonic() + limit
+
+    def done() -> bool:
+        return len(seen.get(namespace, {})) >= n
+
+    while not await b.rjobs.wait_for(done, 10):
+        b.operator.check_alive()
+        log.info("  %s: %d/%d handled", namespace, len(seen.get(namespace, {})), n)
+        if time.monotonic() > deadline:
+            return False
+    return True
+
+
+async def fanout(b: Bench, n: int, slots: int, label: str) -> dict[str, Any]:
+    """N RerunnableJobs and N CronJobs on the same every-minute schedule, same slots."""
+    ns_r, ns_c = f"fanout-{n}-rjob-{label}", f"fanout-{n}-cron-{label}"
+    for ns in (ns_r, ns_c):
+        await make_namespace(b.api, ns)
+    names = [f"fan-{i:05d}" for i in range(n)]
+    calls = []
+    for name in names:
+        body_r = rerunnable_job(name, EVERY_MINUTE, suspend_jobs=b.suspend_jobs)
+        body_c = cronjob(name, EVERY_MINUTE, suspend_jobs=b.suspend_jobs)
+        calls.append(partial(b.api.create, RJOBS.format(ns=ns_r), body_r))
+        calls.append(partial(b.api.create, CRONJOBS.format(ns=ns_c), body_c))
+    start = time.monotonic()
+    await gather_limited(b.concurrency, calls)
+    log.info("  created %d RerunnableJobs and %d CronJobs in %.1fs", n, n, time.monotonic() - start)
+    await _wait_handled(b, ns_r, n, scheduled=True)
+    # The first measured slot is the first one after every object is in place.
+    first = math.ceil((time.time() + 5) / 60) * 60
+    measured = [float(first + 60 * i) for i in range(slots)]
+    end = measured[-1] + 60
+    log.info(
+        "  measuring slots %s .. %s",
+        datetime.fromtimestamp(measured[0], UTC).strftime("%H:%M"),
+        datetime.fromtimestamp(measured[-1], UTC).strftime("%H:%M"),
+    )
+    cpu_before = b.operator.cpu_seconds()
+    cpu_at = time.time()
+    # The benchmark's clock decides when slots are over: this wait is the measurement window.
+    await asyncio.sleep(max(0.0, end - time.time()))
+
+    def complete() -> bool:
+        wanted = set(measured)
+        return all(
+            sum(1 for j in b.jobs.in_namespace(ns) if j.slot in wanted) >= n * slots
+            for ns in (ns_r, ns_c)
+        )
+
+    # Late runs still get a lag figure: wait for them a while longer.
+    await b.jobs.wait_for(complete, 120)
+    operator_cpu = b.operator.cpu_seconds() - cpu_before
+    window = time.time() - cpu_at
+    rjob = summarize_slots(names, measured, b.jobs.in_namespace(ns_r))
+    cron = summarize_slots(names, measured, b.jobs.in_namespace(ns_c))
+    cleanup = await delete_namespaces(b.api, (ns_r, ns_c))
+    b.rjobs.forget(ns_r)
+    return {
+        "n": n,
+        "slots": slots,
+        "controller_manager_qps": b.cluster.kube_api_qps or 20,
+        "controller_manager_burst": b.cluster.kube_api_burst or 30,
+        "qps_label": label,
+        "rerunnable": _side(rjob),
+        "cronjob": _side(cron),
+        "p99_ratio": _ratio(rjob.p99, cron.p99),
+        "operator_cpu_percent": round(100 * operator_cpu / window, 1),
+        "cleanup_s": round(cleanup, 1),
+    }
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0:
+        return None
+    return round(a / b, 3)
+
+
+def _floor_run(namespace: str, i: int) -> tuple[Body, JobTemplate]:
+    name = f"burst-{i:05d}-m{i:08x}"
+    spec = ExecutionSpec(
+        rerunnable_job=f"burst-{i:05d}",
+        trigger=Trigger.MANUAL,
+        token=f"t{i}",
+        template_generation=1,
+    )
+    execution = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Execution",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": run_labels(f"burst-{i:05d}", name, Trigger.MANUAL),
+        },
+        "spec": to_wire(spec),
+    }
+    return execution, JobTemplate.model_validate(job_template(suspend=True))
+
+
+async def burst(b: Bench, n: int, concurrency: int) -> dict[str, Any]:
+    """N manual runs at once, against a bare client making the same objects (the floor)."""
+    # The floor: what the API server does with N Executions and N Jobs at this concurrency.
+    b.operator.stop()
+    ns_f = f"burst-{n}-floor"
+    await make_namespace(b.api, ns_f)
+    executions = f"/apis/{GROUP}/{VERSION}/namespaces/{ns_f}/executions"
+    jobs = f"/apis/batch/v1/namespaces/{ns_f}/jobs"
+
+    async def one_run(i: int) -> None:
+        body, template = _floor_run(ns_f, i)
+        created = await b.api.create(executions, body)
+        manifest = build_job(
+            template=template,
+            namespace=ns_f,
+            rerunnable_job=body["spec"]["rerunnableJob"],
+            execution=body["metadata"]["name"],
+            execution_uid=created["metadata"]["uid"],
+            trigger=Trigger.MANUAL,
+            scheduled_time=None,
+        )
+        await b.api.create(jobs, manifest)
+
+    start = time.time()
+    await gather_limited(concurrency, [partial(one_run, i) for i in range(n)])
+    await b.jobs.wait_for(lambda: b.jobs.count(ns_f) >= n, 600)
+    floor = max(j.seen for j in b.jobs.in_namespace(ns_f)) - start
+    await delete_namespaces(b.api, [ns_f])
+
+    # Rerunnable: the same N runs asked for by annotating N RerunnableJobs.
+    b.operator.start()
+    ns_r = f"burst-{n}-rjob"
+    await make_namespace(b.api, ns_r)
+    path = RJOBS.format(ns=ns_r)
+    names = [f"burst-{i:05d}" for i in range(n)]
+    bodies = [rerunnable_job(name, None, suspend_jobs=b.suspend_jobs) for name in names]
+    await gather_limited(b.concurrency, [partial(b.api.create, path, body) for body in bodies])
+    await _wait_handled(b, ns_r, n, scheduled=False)
+    token = {"metadata": {"annotations": {"rerunnable.dev/run": "burst-1"}}}
+    start = time.time()
+    await gather_limited(
+        concurrency,
+        [partial(b.api.merge_patch, f"{path}/{name}", token) for name in names],
+    )
+    annotated = time.time() - start
+    if not await b.jobs.wait_for(lambda: b.jobs.count(ns_r) >= n, 600):
+        raise RuntimeError(f"only {b.jobs.count(ns_r)}/{n} Jobs after 600s")
+    rerunnable = max(j.seen for j in b.jobs.in_namespace(ns_r)) - start
+    await delete_namespaces(b.api, [ns_r])
+    b.rjobs.forget(ns_r)
+    return {
+        "n": n,
+        "concurrency": concurrency,
+        "floor_s": round(floor, 3),
+        "rerunnable_s": round(rerunnable, 3),
+        "annotate_s": round(annotated, 3),
+        "ratio": round(rerunnable / floor, 3),
+    }
+
+
+async def footprint(b: Bench, n: int, idle_window: float, limit: float) -> dict[str, Any]:
+    """Operator memory and CPU with N idle RerunnableJobs; start until all are scheduled."""
+    b.operator.stop()
+    ns = f"footprint-{n}"
+    await make_namespace(b.api, ns)
+    # Hourly, half an hour away: nothing fires while the figures are taken.
+    minute = (datetime.now(UTC).minute + 30) % 60
+    path = RJOBS.format(ns=ns)
+    bodies = [
+        rerunnable_job(f"idle-{i:05d}", f"{minute} * * * *", suspend_jobs=b.suspend_jobs)
+        for i in range(n)
+    ]
+    start = time.monotonic()
+    await gather_limited(b.concurrency, [partial(b.api.create, path, body) for body in bodies])
+    log.info("  created %d RerunnableJobs in %.1fs", n, time.monotonic() - start)
+    b.operator.start()
+    complete = await _wait_handled(b, ns, n, scheduled=True, limit=limit)
+    times = b.rjobs.scheduled.get(ns, {}).values()
+    scheduled = max(times) - b.operator.started_at if complete else None
+    count = len(times)
+    cpu_start = b.operator.cpu_seconds()
+    # Idle: let the last status writes' watch events drain, then measure a quiet window.
+    await asyncio.sleep(10)
+    cpu0, t0 = b.operator.cpu_seconds(), time.monotonic()
+    await asyncio.sleep(idle_window)
+    idle = (b.operator.cpu_seconds() - cpu0) / (time.monotonic() - t0)
+    result = {
+        "n": n,
+        "rss_mib": round(b.operator.rss_bytes() / MIB, 1),
+        "peak_rss_mib": round(b.operator.rss_bytes("VmHWM") / MIB, 1),
+        "start_cpu_s": round(cpu_start, 2),
+        "idle_cpu_percent": round(100 * idle, 2),
+        "all_scheduled_s": None if scheduled is None else round(scheduled, 2),
+        "scheduled_within_limit": count,  # of n, when all_scheduled_s is None
+        "limit_s": limit,
+    }
+    b.operator.stop()
+    await delete_namespaces(b.api, [ns])
+    b.rjobs.forget(ns)
+    return result
