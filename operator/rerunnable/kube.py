@@ -7,8 +7,8 @@ a plain dict, as the API server sent it, or raises `AlreadyExistsError`, `NotFou
 
 The hot path (the writes of every run) skips lightkube's typed models and its
 HTTP stack: `_Http` sends the same JSON with aiohttp, using the lightkube
-client's server, TLS settings and credentials. With 1000 runs due at once the
-operator is CPU-bound, and this halves the CPU of each request (bench/README.md).
+client's server, TLS settings and credentials. With 1000 runs due at once,
+those two were about 40 % of the operator's CPU (py-spy; bench/README.md).
 Credentials that need a plugin (`exec`, `auth-provider`) keep lightkube's path.
 """
 
