@@ -108,6 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rerunnable.metrics import Metrics
 
     memo = kopf.Memo()
+    memo["namespaces"] = args.namespace
     if args.webhook_port:
         from rerunnable.admission import WebhookOptions
 

@@ -3,10 +3,11 @@
 All are coroutines: kopf runs plain functions in a thread pool, and the work
 queue is not thread-safe (nor would a thread hop per watch event be cheap).
 
-Three indexes hold the operator's view of the cluster (see `store`); three
-event handlers put the affected RerunnableJob's key on the work queue. kopf
-calls no handler before every index is fully listed, so the first pass over
-any object already sees all of its Executions and Jobs.
+Three indexes hold the operator's view of the cluster (see `index` and
+`store`): three event handlers keep them current and put the affected
+RerunnableJob's key on the work queue. The workers start only once one list
+per kind has filled them, so the first pass over any object already sees all
+of its Executions and Jobs.
 """
 
 import asyncio
@@ -25,12 +26,13 @@ from rerunnable.api.names import (
     RERUNNABLE_JOB_PLURAL,
     VERSION,
 )
-from rerunnable.core.state import ExecutionState, JobState, RerunnableJobState
+from rerunnable.index import KINDS, Index
 from rerunnable.kube import LightkubeKube
 from rerunnable.leader import Election, LeaderElector, default_identity
+from rerunnable.listing import list_into
 from rerunnable.metrics import Metrics
 from rerunnable.reconciler import Reconciler
-from rerunnable.store import Key, Store, Versioned, resource_version
+from rerunnable.store import Store
 from rerunnable.workqueue import WorkQueue
 
 __all__: list[str] = []
@@ -38,79 +40,34 @@ __all__: list[str] = []
 logger = logging.getLogger(__name__)
 
 WORKERS = 16
+RELIST = 5  # seconds between attempts at the start-up lists
 JOB_LABELS: dict[str, Any] = {LABEL_EXECUTION: kopf.PRESENT, LABEL_RERUNNABLE_JOB: kopf.PRESENT}
 
 
-@kopf.index(GROUP, VERSION, RERUNNABLE_JOB_PLURAL)
-async def rerunnable_jobs(
-    body: kopf.Body, namespace: str | None, name: str, **_: Any
-) -> dict[Any, Any]:
-    state = RerunnableJobState.from_body(body)
-    return {(namespace, name): Versioned(name, resource_version(body), state)}
-
-
-@kopf.index(GROUP, VERSION, EXECUTION_PLURAL)
-async def executions(body: kopf.Body, namespace: str | None, name: str, **_: Any) -> dict[Any, Any]:
-    state = ExecutionState.from_body(body)
-    key = (namespace, state.spec.rerunnable_job)
-    return {key: Versioned(name, resource_version(body), state)}
-
-
-@kopf.index("batch", "v1", "jobs", labels=JOB_LABELS)
-async def jobs(
-    body: kopf.Body, namespace: str | None, name: str, labels: kopf.Labels, **_: Any
-) -> dict[Any, Any]:
-    key = (namespace, labels[LABEL_RERUNNABLE_JOB])
-    return {key: Versioned(name, resource_version(body), JobState.from_body(body))}
-
-
 @kopf.on.event(GROUP, VERSION, RERUNNABLE_JOB_PLURAL)
-async def rerunnable_job_changed(
-    type: str, body: kopf.Body, namespace: str | None, name: str, memo: Any, **_: Any
-) -> None:
-    _changed(memo, "rjob", (namespace, name), name, body, type)
+async def rerunnable_job_changed(type: str, body: kopf.Body, memo: Any, **_: Any) -> None:
+    _changed(memo, "rjob", body, type)
 
 
 @kopf.on.event(GROUP, VERSION, EXECUTION_PLURAL)
-async def execution_changed(
-    type: str,
-    body: kopf.Body,
-    namespace: str | None,
-    name: str,
-    spec: kopf.Spec,
-    memo: Any,
-    **_: Any,
-) -> None:
-    _changed(memo, "execution", (namespace, spec["rerunnableJob"]), name, body, type)
+async def execution_changed(type: str, body: kopf.Body, memo: Any, **_: Any) -> None:
+    _changed(memo, "execution", body, type)
 
 
 @kopf.on.event("batch", "v1", "jobs", labels=JOB_LABELS)
-async def job_changed(
-    type: str,
-    body: kopf.Body,
-    namespace: str | None,
-    name: str,
-    labels: kopf.Labels,
-    memo: Any,
-    **_: Any,
-) -> None:
-    _changed(memo, "job", (namespace, labels[LABEL_RERUNNABLE_JOB]), name, body, type)
+async def job_changed(type: str, body: kopf.Body, memo: Any, **_: Any) -> None:
+    _changed(memo, "job", body, type)
 
 
-def _changed(
-    memo: Any,
-    kind: str,
-    key: tuple[str | None, str],
-    name: str,
-    body: kopf.Body,
-    event_type: str,
-) -> None:
-    # The operator watches namespaced objects only: the namespace is always set.
-    rjob_key: Key = (key[0] or "", key[1])
-    memo.store.observed(
-        kind, rjob_key, name, resource_version(body), deleted=event_type == "DELETED"
-    )
-    memo.queue.add(rjob_key)
+def _changed(memo: Any, kind: str, body: kopf.Body, event_type: str) -> None:
+    key, version = KINDS[kind].entry(body)
+    deleted = event_type == "DELETED"
+    if deleted:
+        memo.indexes[kind].remove(key[0], version.name, version.resource_version)
+    else:
+        memo.indexes[kind].put(key, version)
+    memo.store.observed(kind, key, version.name, version.resource_version, deleted=deleted)
+    memo.queue.add(key)
 
 
 @kopf.on.startup()
@@ -122,21 +79,43 @@ async def start(settings: kopf.OperatorSettings, memo: Any, **kwargs: Any) -> No
     identity = (election and election.identity) or default_identity()
     memo.client = AsyncClient(config=KubeConfig.from_env(), field_manager="rerunnable")
     memo.queue = WorkQueue()
-    memo.store = store = Store(kwargs["rerunnable_jobs"], kwargs["executions"], kwargs["jobs"])
+    memo.indexes = indexes = {kind: Index() for kind in KINDS}
+    memo.store = store = Store(indexes["rjob"], indexes["execution"], indexes["job"])
     metrics: Metrics = memo.get("metrics") or Metrics()
     reconciler = Reconciler(
         store, LightkubeKube(memo.client, instance=identity), memo.queue, metrics=metrics
     )
     memo.tasks = []
 
-    async def lead() -> None:
-        metrics.leader.set(1)
-        # Keys queued while standing by (every object is listed at start) are served now.
+    listed = asyncio.Event()
+
+    async def list_world() -> None:
+        while True:
+            try:
+                keys = await list_into(memo.client, indexes, memo.get("namespaces") or [])
+                break
+            except Exception as e:  # the API server restarting, say: no work without the lists
+                logger.error("cannot list the watched objects (retrying in %ss): %s", RELIST, e)
+                await asyncio.sleep(RELIST)
+        for key in keys:
+            memo.queue.add(key)
+        logger.info("listed %d RerunnableJobs with their Executions and Jobs", len(keys))
+        listed.set()
+
+    async def work() -> None:
+        # No pass before every RerunnableJob, Execution and Job is known.
+        await listed.wait()
         memo.tasks.append(asyncio.create_task(memo.queue.run_timers(), name="timers"))
         memo.tasks.extend(
             asyncio.create_task(memo.queue.run_worker(reconciler.reconcile), name=f"worker-{i}")
             for i in range(WORKERS)
         )
+
+    async def lead() -> None:
+        metrics.leader.set(1)
+        memo.tasks.append(asyncio.create_task(work(), name="work"))
+
+    memo.tasks.append(asyncio.create_task(list_world(), name="list"))
 
     if election is None:
         await lead()

@@ -1,8 +1,8 @@
-"""What the operator knows of the cluster: kopf's indexes plus its own recent writes.
+"""What the operator knows of the cluster: its indexes plus its own recent writes.
 
-kopf keeps three indexes up to date from its watch streams (RerunnableJobs,
-Executions, and the Jobs of Executions), and runs no handler before all three
-are fully listed — so a reconcile after a restart sees the whole world.
+Three indexes (`index`) follow the watch streams (RerunnableJobs, Executions,
+and the Jobs of Executions), and no pass runs before all three are fully
+listed, so a reconcile after a restart sees the whole world.
 
 A watch lags behind the operator's own writes by a few milliseconds. A pass
 that ran in that gap would not see the Execution it just created and could,
@@ -12,7 +12,7 @@ resourceVersion at least as new) or the entry expires.
 """
 
 import time
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -40,7 +40,7 @@ def resource_version(body: Mapping[str, Any]) -> int:
     return int(value)
 
 
-Index = Mapping[Hashable, Iterable[Versioned[Any]]]
+Index = Mapping[Key, Iterable[Versioned[Any]]]
 
 
 @dataclass

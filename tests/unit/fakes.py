@@ -26,7 +26,7 @@ Nothing here imports kopf.
 
 import copy
 import itertools
-from collections.abc import Callable, Collection, Hashable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -47,7 +47,7 @@ from rerunnable.kube import (
     NotFoundError,
     ObjectRef,
 )
-from rerunnable.store import Store, Versioned, resource_version
+from rerunnable.store import Key, Store, Versioned, resource_version
 
 __all__ = [
     "JOB_KIND",
@@ -61,7 +61,7 @@ __all__ = [
 
 JOB_KIND = "Job"
 Body = dict[str, Any]
-FakeIndex = dict[Hashable, list[Versioned[Any]]]
+FakeIndex = dict[Key, list[Versioned[Any]]]
 
 _RESOURCE = {
     EXECUTION_KIND: "executions.rerunnable.dev",

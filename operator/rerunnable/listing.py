@@ -1,0 +1,58 @@
+"""One list per watched kind at start-up, into the operator's indexes (see `index`)."""
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+from lightkube import AsyncClient
+from lightkube.generic_resource import GenericNamespacedResource, create_namespaced_resource
+
+from rerunnable.api.names import (
+    EXECUTION_KIND,
+    EXECUTION_PLURAL,
+    GROUP,
+    LABEL_EXECUTION,
+    LABEL_RERUNNABLE_JOB,
+    RERUNNABLE_JOB_KIND,
+    RERUNNABLE_JOB_PLURAL,
+    VERSION,
+)
+from rerunnable.index import KINDS, Index
+from rerunnable.store import Key, Versioned
+
+__all__ = ["JOB_SELECTOR", "list_into"]
+
+# Only the Jobs of Executions, as the watch (kopf's label filter).
+JOB_SELECTOR: dict[str, str | None] = {LABEL_EXECUTION: None, LABEL_RERUNNABLE_JOB: None}
+CHUNK = 500
+
+# Generic (dict-backed) resources: typed Job models cost several times the parse.
+_RESOURCES: dict[str, type[GenericNamespacedResource]] = {
+    "rjob": create_namespaced_resource(GROUP, VERSION, RERUNNABLE_JOB_KIND, RERUNNABLE_JOB_PLURAL),
+    "execution": create_namespaced_resource(GROUP, VERSION, EXECUTION_KIND, EXECUTION_PLURAL),
+    "job": create_namespaced_resource("batch", "v1", "Job", "jobs"),
+}
+
+
+async def list_into(
+    client: AsyncClient, indexes: dict[str, Index], namespaces: Sequence[str]
+) -> list[Key]:
+    """List every watched kind in `namespaces` (empty: all) into `indexes`; the RerunnableJobs.
+
+    All lists are read before any is applied, so a failure part-way leaves the
+    indexes as they were and the call can simply be retried.
+    """
+    listed: dict[str, list[tuple[Key, Versioned[Any]]]] = {}
+    for kind in indexes:
+        entries = listed.setdefault(kind, [])
+        for namespace in namespaces or ["*"]:
+            async for obj in client.list(
+                _RESOURCES[kind],
+                namespace=namespace,
+                labels=dict(JOB_SELECTOR) if kind == "job" else None,
+                chunk_size=CHUNK,
+            ):
+                body = cast(dict[str, Any], obj.to_dict())  # type: ignore[no-untyped-call]
+                entries.append(KINDS[kind].entry(body))
+    for kind, index in indexes.items():
+        index.listed(listed[kind])
+    return list(indexes["rjob"])

@@ -1,0 +1,144 @@
+"""The operator's indexes: newest version wins, and the start-up list never resurrects."""
+
+from typing import Any
+
+import pytest
+
+from rerunnable.index import KINDS, Index
+from rerunnable.store import Key, Versioned
+
+A: Key = ("team-a", "backup")
+B: Key = ("team-a", "report")
+
+
+def v(name: str, rv: int) -> Versioned[Any]:
+    return Versioned(name, rv, f"{name}@{rv}")
+
+
+def shown(index: Index) -> dict[Key, dict[str, int]]:
+    return {key: {x.name: x.resource_version for x in index[key]} for key in index}
+
+
+def test_the_newest_version_wins_whatever_the_order() -> None:
+    index = Index()
+    index.put(A, v("backup-1", 5))
+    index.put(A, v("backup-1", 3))  # a late, older event
+    assert shown(index) == {A: {"backup-1": 5}}
+    index.put(A, v("backup-1", 7))
+    assert shown(index) == {A: {"backup-1": 7}}
+
+
+def test_an_object_that_moves_to_another_key_leaves_the_old_one() -> None:
+    index = Index()
+    index.put(A, v("job-1", 5))
+    index.put(B, v("job-1", 6))  # its label now names another RerunnableJob
+    assert shown(index) == {B: {"job-1": 6}}
+    assert A not in index
+
+
+def test_removal_empties_the_key() -> None:
+    index = Index()
+    index.put(A, v("backup-1", 5))
+    index.put(A, v("backup-2", 6))
+    index.remove("team-a", "backup-1", 8)
+    assert shown(index) == {A: {"backup-2": 6}}
+    index.remove("team-a", "backup-2", 9)
+    assert len(index) == 0
+    index.remove("team-a", "never-seen", 10)  # harmless
+
+
+LISTING = [
+    ("listed only", [], [(A, v("x", 5))], {A: {"x": 5}}),
+    ("watch newer than the list", [("put", A, v("x", 7))], [(A, v("x", 5))], {A: {"x": 7}}),
+    ("list newer than the watch", [("put", A, v("x", 5))], [(A, v("x", 7))], {A: {"x": 7}}),
+    ("deleted while listing", [("remove", A, v("x", 6))], [(A, v("x", 5))], {}),
+    (
+        "deleted and made again",
+        [("remove", A, v("x", 6)), ("put", A, v("x", 9))],
+        [(A, v("x", 5))],
+        {A: {"x": 9}},
+    ),
+    ("made again, listed after", [("remove", A, v("x", 6))], [(A, v("x", 9))], {A: {"x": 9}}),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "watched", "listed", "want"), LISTING, ids=[c[0] for c in LISTING]
+)
+def test_the_start_up_list_and_the_watch(
+    case: str,
+    watched: list[tuple[str, Key, Versioned[Any]]],
+    listed: list[tuple[Key, Versioned[Any]]],
+    want: dict[Key, dict[str, int]],
+) -> None:
+    index = Index()
+    for action, key, version in watched:
+        if action == "put":
+            index.put(key, version)
+        else:
+            index.remove(key[0], version.name, version.resource_version)
+    index.listed(listed)
+    assert shown(index) == want, case
+
+
+def test_after_the_list_a_deletion_is_not_remembered() -> None:
+    index = Index()
+    index.listed([])
+    index.remove("team-a", "x", 6)
+    index.put(A, v("x", 4))  # a new object (etcd revisions only grow: cannot happen, but harmless)
+    assert shown(index) == {A: {"x": 4}}
+
+
+CREATED = {"creationTimestamp": "2026-11-22T10:00:00Z"}
+BODIES = [
+    (
+        "rjob",
+        {
+            "metadata": {
+                "namespace": "team-a",
+                "name": "backup",
+                "resourceVersion": "12",
+                **CREATED,
+            },
+            "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": []}}}}},
+        },
+        ("team-a", "backup"),
+    ),
+    (
+        "execution",
+        {
+            "metadata": {
+                "namespace": "team-a",
+                "name": "backup-29",
+                "resourceVersion": "13",
+                **CREATED,
+            },
+            "spec": {"rerunnableJob": "backup", "trigger": "Manual", "templateGeneration": 1},
+        },
+        ("team-a", "backup"),
+    ),
+    (
+        "job",
+        {
+            "metadata": {
+                "namespace": "team-a",
+                "name": "backup-29",
+                "resourceVersion": "14",
+                "labels": {"rerunnable.dev/rerunnable-job": "backup"},
+            }
+        },
+        ("team-a", "backup"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "body", "key"), BODIES, ids=[b[0] for b in BODIES])
+def test_each_kind_is_indexed_under_its_rerunnable_job(
+    kind: str, body: dict[str, Any], key: Key
+) -> None:
+    got_key, version = KINDS[kind].entry(body)
+    assert got_key == key
+    assert (version.name, version.resource_version) == (
+        body["metadata"]["name"],
+        int(body["metadata"]["resourceVersion"]),
+    )
