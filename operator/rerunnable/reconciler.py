@@ -125,8 +125,16 @@ class Reconciler:
         executions: Mapping[str, ExecutionState],
         p: Plan,
     ) -> None:
-        """Apply `p`, planned from `executions` (the Executions as the pass saw them)."""
+        """Apply `p`, planned from `executions` (the Executions as the pass saw them).
+
+        When other keys wait (many runs due at once), a pass that starts runs
+        writes only what users wait for, each run's Execution and Job, and puts
+        its key back at the end of the queue: the bookkeeping (the Execution's
+        jobName, the RerunnableJob's status) is written by that later pass, which
+        plans it again from the store. So every due Job comes before any status.
+        """
         namespace = rjob.namespace
+        defer = bool(p.creates or p.starts) and self._queue.waiting > 0
         for name, status in p.execution_updates.items():
             await self._patch_execution_status(key, name, status)
             before = executions.get(name)
@@ -138,15 +146,17 @@ class Reconciler:
             await self._interrupt(key, interrupt)
             self._metrics.runs_finished.labels(ExecutionPhase.INTERRUPTED.value).inc()
         for new in p.creates:
-            await self._create_run(key, rjob, new)
+            await self._create_run(key, rjob, new, defer=defer)
         for name in p.starts:
             execution = executions.get(name)
             if execution is not None:
-                await self._start_job(key, rjob, execution)
+                await self._start_job(key, rjob, execution, defer=defer)
         for name in p.deletes:
             await self._ignore_missing(self._kube.delete_execution(namespace, name))
             self._store.deleted("execution", key, name)
-        if p.status != rjob.status:
+        if defer:
+            self._queue.add(key)
+        elif p.status != rjob.status:
             if p.creates:
                 crash_point("before-status-written")
             body = await self._kube.patch_rerunnable_job_status(
@@ -186,7 +196,9 @@ class Reconciler:
         await self._patch_execution_status(key, interrupt.execution, interrupt.status)
         await self._ignore_missing(self._kube.delete_job(key[0], interrupt.execution))
 
-    async def _create_run(self, key: Key, rjob: RerunnableJobState, new: NewExecution) -> None:
+    async def _create_run(
+        self, key: Key, rjob: RerunnableJobState, new: NewExecution, *, defer: bool = False
+    ) -> None:
         assert rjob.spec is not None
         spec = ExecutionSpec(
             rerunnable_job=rjob.name,
@@ -244,10 +256,15 @@ class Reconciler:
                 )
                 await self._patch_execution_status(key, new.name, status)
         elif execution.status.phase == ExecutionPhase.PENDING:
-            await self._start_job(key, rjob, execution)
+            await self._start_job(key, rjob, execution, defer=defer)
 
     async def _start_job(
-        self, key: Key, rjob: RerunnableJobState, execution: ExecutionState
+        self,
+        key: Key,
+        rjob: RerunnableJobState,
+        execution: ExecutionState,
+        *,
+        defer: bool = False,
     ) -> None:
         template: JobTemplate | None = execution.spec.job_template or (
             rjob.spec.job_template if rjob.spec else None
@@ -291,6 +308,8 @@ class Reconciler:
         # status names its Job but whose Job is unseen would end Interrupted.
         self._store.wrote("job", key, Versioned(execution.name, resource_version(job), found))
         crash_point("after-job-created")
+        if defer:
+            return  # the later pass records the Job (follow_job sets jobName)
         status = execution.status.model_copy(
             update={"job_name": execution.name, "reason": None, "message": None}
         )

@@ -326,6 +326,25 @@ def test_manual_run_writes_in_order() -> None:
     assert world.queue.delays == []  # no schedule, nothing failed: nothing to wake for
 
 
+def test_with_other_keys_waiting_a_run_gets_its_job_first_and_its_statuses_later() -> None:
+    world = World()
+    world.seed(RERUNNABLE_JOB_KIND, rjob_body(token="t1"))
+    world.queue.add((NS, "another-due-rjob"))  # many runs due at once
+
+    first = world.reconcile()
+
+    assert writes(first) == [(CREATE_EXECUTION, T1), (CREATE_JOB, T1)]
+    assert world.queue.waiting == 2  # this key went back, behind the other one
+    assert "jobName" not in (world.execution(T1).get("status") or {})
+
+    second = world.reconcile()
+
+    assert writes(second) == [(PATCH_EXECUTION, T1), (PATCH_RJOB, RJOB)]
+    assert world.execution(T1)["status"]["jobName"] == T1
+    assert world.rjob_status()["lastRunToken"] == "t1"
+    assert [c.verb for c in first + second].count(EVENT) == 1  # RunStarted, once
+
+
 def test_manual_run_execution_is_owned_labelled_and_records_the_token() -> None:
     world = World()
     world.seed(RERUNNABLE_JOB_KIND, rjob_body(token="t1"))
