@@ -15,6 +15,7 @@ from tests.e2e.cluster import REPO, Cluster
 __all__ = [
     "CHART",
     "delete_cluster_scoped",
+    "helm",
     "helm_template",
     "kubectl",
     "service_account_kubeconfig",
@@ -35,12 +36,7 @@ def try_kubectl(
     cluster: Cluster, *args: str, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """kubectl as the cluster's admin (or whoever `--as` names); the caller checks the outcome."""
-    return subprocess.run(
-        [str(cluster.bin_dir / "kubectl"), "--kubeconfig", str(cluster.kubeconfig), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-    )
+    return cluster.kubectl(*args, check=False, stdin=stdin)
 
 
 def kubectl(cluster: Cluster, *args: str, stdin: str | None = None) -> str:
@@ -49,27 +45,31 @@ def kubectl(cluster: Cluster, *args: str, stdin: str | None = None) -> str:
     return done.stdout
 
 
+def helm(cluster: Cluster, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(cluster.bin_dir / "helm"), "--kubeconfig", str(cluster.kubeconfig), *args],
+        check=check,
+        capture_output=True,
+        text=True,
+    )
+
+
 def helm_template(
     cluster: Cluster, release: str, namespace: str, *args: str, show_only: tuple[str, ...]
 ) -> str:
     """`helm template` of only the named templates (e.g. "rbac.yaml"), with --set etc. in args."""
     shown = [arg for name in show_only for arg in ("--show-only", f"templates/{name}")]
-    return subprocess.run(
-        [
-            str(cluster.bin_dir / "helm"),
-            "template",
-            release,
-            str(CHART),
-            "-n",
-            namespace,
-            "--set",
-            "crds.install=false",
-            *args,
-            *shown,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
+    return helm(
+        cluster,
+        "template",
+        release,
+        str(CHART),
+        "-n",
+        namespace,
+        "--set",
+        "crds.install=false",
+        *args,
+        *shown,
     ).stdout
 
 

@@ -15,9 +15,12 @@ class Cluster:
     kubeconfig: Path
     bin_dir: Path
 
-    def kubectl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def kubectl(
+        self, *args: str, check: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(self.bin_dir / "kubectl"), "--kubeconfig", str(self.kubeconfig), *args],
+            input=stdin,
             check=check,
             capture_output=True,
             text=True,

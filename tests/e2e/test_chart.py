@@ -1,7 +1,6 @@
 """The Helm chart (helm/rerunnable) against the local cluster's real API server."""
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -11,20 +10,11 @@ from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Namespace, ServiceAccount
 
-from tests.e2e.cluster import REPO, Cluster
+from tests.e2e.chart import CHART, helm
+from tests.e2e.cluster import Cluster
 from tests.e2e.waiting import wait_until
 
-CHART = REPO / "helm" / "rerunnable"
 WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection", "*"}
-
-
-def helm(cluster: Cluster, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(cluster.bin_dir / "helm"), "--kubeconfig", str(cluster.kubeconfig), *args],
-        check=check,
-        capture_output=True,
-        text=True,
-    )
 
 
 def render(cluster: Cluster, namespace: str, *values: str) -> list[dict[str, Any]]:
@@ -41,21 +31,8 @@ def test_the_chart_lints_and_its_schema_refuses_unknown_values(cluster: Cluster)
 
 def test_the_rendered_chart_is_accepted_by_the_api_server(cluster: Cluster, namespace: str) -> None:
     out = helm(cluster, "template", "rr", str(CHART), "-n", namespace).stdout
-    applied = subprocess.run(
-        [
-            str(cluster.bin_dir / "kubectl"),
-            "--kubeconfig",
-            str(cluster.kubeconfig),
-            "apply",
-            "--dry-run=server",
-            "-n",
-            namespace,
-            "-f",
-            "-",
-        ],
-        input=out,
-        capture_output=True,
-        text=True,
+    applied = cluster.kubectl(
+        "apply", "--dry-run=server", "-n", namespace, "-f", "-", check=False, stdin=out
     )
     assert applied.returncode == 0, applied.stderr
     kinds = sorted(doc["kind"] for doc in yaml.safe_load_all(out) if doc)

@@ -1,7 +1,6 @@
 """The chart's RBAC, proven: the operator does a full run as the chart's ServiceAccount,
 and that account can do nothing it does not need."""
 
-import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -105,20 +104,14 @@ def test_the_service_account_may_do_exactly_what_it_needs(
     scope = ["-n", namespace] if where == "here" else (["-n", where] if where != "cluster" else [])
     kind, _, subresource = resource.partition("/")
     sub = [f"--subresource={subresource}"] if subresource else []
-    done = subprocess.run(
-        [
-            str(cluster.bin_dir / "kubectl"),
-            "--kubeconfig",
-            str(cluster.kubeconfig),
-            "auth",
-            "can-i",
-            verb,
-            kind,
-            *sub,
-            *scope,
-            f"--as=system:serviceaccount:{namespace}:{release}",
-        ],
-        capture_output=True,
-        text=True,
+    done = cluster.kubectl(
+        "auth",
+        "can-i",
+        verb,
+        kind,
+        *sub,
+        *scope,
+        f"--as=system:serviceaccount:{namespace}:{release}",
+        check=False,
     )
     assert done.stdout.strip() == ("yes" if allowed else "no"), done.stderr
