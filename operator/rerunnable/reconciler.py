@@ -22,7 +22,6 @@ from rerunnable.api.names import (
 from rerunnable.api.v1alpha1 import (
     TERMINAL_PHASES,
     ExecutionPhase,
-    ExecutionSpec,
     ExecutionStatus,
     JobTemplate,
     Trigger,
@@ -30,7 +29,7 @@ from rerunnable.api.v1alpha1 import (
 )
 from rerunnable.core.execution_status import rejected
 from rerunnable.core.jobs import build_job, run_labels
-from rerunnable.core.planner import Interrupt, NewExecution, Plan, plan
+from rerunnable.core.planner import Interrupt, NewExecution, Plan, execution_spec, plan
 from rerunnable.core.state import ExecutionState, JobState, RerunnableJobState
 from rerunnable.faults import crash_point
 from rerunnable.kube import (
@@ -200,15 +199,7 @@ class Reconciler:
         self, key: Key, rjob: RerunnableJobState, new: NewExecution, *, defer: bool = False
     ) -> None:
         assert rjob.spec is not None
-        spec = ExecutionSpec(
-            rerunnable_job=rjob.name,
-            trigger=new.trigger,
-            scheduled_time=new.scheduled_time,
-            token=new.token,
-            requested_by=new.requested_by,
-            template_generation=rjob.generation,
-            job_template=rjob.spec.job_template if new.queued else None,
-        )
+        spec = execution_spec(rjob, new)
         body: dict[str, Any] = {
             "apiVersion": f"{GROUP}/{VERSION}",
             "kind": EXECUTION_KIND,

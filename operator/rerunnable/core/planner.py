@@ -61,6 +61,7 @@ __all__ = [
     "NewExecution",
     "Plan",
     "ValidSchedule",
+    "execution_spec",
     "plan",
     "validate_schedule",
 ]
@@ -505,7 +506,7 @@ def _create(p: _Pass, c: NewExecution) -> None:
         uid="",
         created=p.now,
         owner_uid=p.rjob.uid,
-        spec=_placeholder_spec(p, c),
+        spec=execution_spec(p.rjob, c),
         status=ExecutionStatus(),
         deleting=False,
     )
@@ -513,14 +514,16 @@ def _create(p: _Pass, c: NewExecution) -> None:
     p.events.append(Event("Normal", f"Run{verb}", f"{verb} Execution {c.name}: {_describe(c)}"))
 
 
-def _placeholder_spec(p: _Pass, c: NewExecution) -> ExecutionSpec:
+def execution_spec(rjob: RerunnableJobState, c: NewExecution) -> ExecutionSpec:
+    """The spec of the Execution `c` creates: a queued run keeps its own copy of the template."""
     return ExecutionSpec(
-        rerunnable_job=p.rjob.name,
+        rerunnable_job=rjob.name,
         trigger=c.trigger,
         scheduled_time=c.scheduled_time,
         token=c.token,
         requested_by=c.requested_by,
-        template_generation=p.rjob.generation,
+        template_generation=rjob.generation,
+        job_template=rjob.spec.job_template if c.queued and rjob.spec else None,
     )
 
 
