@@ -18,15 +18,8 @@ from typing import Any
 import kopf
 from lightkube import AsyncClient, KubeConfig
 
-from rerunnable.api.names import (
-    EXECUTION_PLURAL,
-    GROUP,
-    LABEL_EXECUTION,
-    LABEL_RERUNNABLE_JOB,
-    RERUNNABLE_JOB_PLURAL,
-    VERSION,
-)
-from rerunnable.index import KINDS, Index
+from rerunnable.api.names import EXECUTION_PLURAL, GROUP, RERUNNABLE_JOB_PLURAL, VERSION
+from rerunnable.index import JOB_LABEL_KEYS, KINDS, Index
 from rerunnable.kube import LightkubeKube
 from rerunnable.leader import Election, LeaderElector, default_identity
 from rerunnable.listing import list_into
@@ -41,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 WORKERS = 16
 RELIST = 5  # seconds between attempts at the start-up lists
-JOB_LABELS: dict[str, Any] = {LABEL_EXECUTION: kopf.PRESENT, LABEL_RERUNNABLE_JOB: kopf.PRESENT}
+JOB_LABELS: dict[str, Any] = dict.fromkeys(JOB_LABEL_KEYS, kopf.PRESENT)
 
 
 @kopf.on.event(GROUP, VERSION, RERUNNABLE_JOB_PLURAL)

@@ -16,11 +16,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rerunnable.api.names import LABEL_RERUNNABLE_JOB
+from rerunnable.api.names import LABEL_EXECUTION, LABEL_RERUNNABLE_JOB
 from rerunnable.core.state import ExecutionState, JobState, RerunnableJobState
 from rerunnable.store import Key, Versioned, resource_version
 
-__all__ = ["KINDS", "Index", "Kind"]
+__all__ = ["JOB_LABEL_KEYS", "KINDS", "Index", "Kind"]
+
+# The Jobs indexed (watched and listed): those of Executions, carrying both labels.
+JOB_LABEL_KEYS = (LABEL_EXECUTION, LABEL_RERUNNABLE_JOB)
 
 Body = Mapping[str, Any]
 _Id = tuple[str, str]  # (namespace, name) of the indexed object itself

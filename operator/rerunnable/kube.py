@@ -44,6 +44,7 @@ from rerunnable.api.v1alpha1 import rfc3339
 __all__ = [
     "FIELD_MANAGER",
     "AlreadyExistsError",
+    "ExecutionResource",
     "InvalidError",
     "Kube",
     "KubeError",
@@ -51,6 +52,7 @@ __all__ = [
     "NameConflictError",
     "NotFoundError",
     "ObjectRef",
+    "RerunnableJobResource",
 ]
 
 FIELD_MANAGER = "rerunnable"

@@ -6,29 +6,18 @@ from typing import Any, cast
 from lightkube import AsyncClient
 from lightkube.generic_resource import GenericNamespacedResource, create_namespaced_resource
 
-from rerunnable.api.names import (
-    EXECUTION_KIND,
-    EXECUTION_PLURAL,
-    GROUP,
-    LABEL_EXECUTION,
-    LABEL_RERUNNABLE_JOB,
-    RERUNNABLE_JOB_KIND,
-    RERUNNABLE_JOB_PLURAL,
-    VERSION,
-)
-from rerunnable.index import KINDS, Index
+from rerunnable.index import JOB_LABEL_KEYS, KINDS, Index
+from rerunnable.kube import ExecutionResource, RerunnableJobResource
 from rerunnable.store import Key, Versioned
 
-__all__ = ["JOB_SELECTOR", "list_into"]
+__all__ = ["list_into"]
 
-# Only the Jobs of Executions, as the watch (kopf's label filter).
-JOB_SELECTOR: dict[str, str | None] = {LABEL_EXECUTION: None, LABEL_RERUNNABLE_JOB: None}
 CHUNK = 500
 
 # Generic (dict-backed) resources: typed Job models cost several times the parse.
 _RESOURCES: dict[str, type[GenericNamespacedResource]] = {
-    "rjob": create_namespaced_resource(GROUP, VERSION, RERUNNABLE_JOB_KIND, RERUNNABLE_JOB_PLURAL),
-    "execution": create_namespaced_resource(GROUP, VERSION, EXECUTION_KIND, EXECUTION_PLURAL),
+    "rjob": RerunnableJobResource,
+    "execution": ExecutionResource,
     "job": create_namespaced_resource("batch", "v1", "Job", "jobs"),
 }
 
@@ -48,7 +37,7 @@ async def list_into(
             async for obj in client.list(
                 _RESOURCES[kind],
                 namespace=namespace,
-                labels=dict(JOB_SELECTOR) if kind == "job" else None,
+                labels=dict.fromkeys(JOB_LABEL_KEYS) if kind == "job" else None,
                 chunk_size=CHUNK,
             ):
                 body = cast(dict[str, Any], obj.to_dict())  # type: ignore[no-untyped-call]
