@@ -6,13 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 from lightkube import Client, KubeConfig
-from lightkube.core.exceptions import ApiError
-from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import Namespace, ServiceAccount
+from lightkube.resources.core_v1 import Namespace
 
 from tests.e2e.cluster import REPO, Cluster, ensure_cluster
+from tests.e2e.namespaces import create_namespace
 from tests.e2e.operator import OperatorProcess
-from tests.e2e.waiting import wait_until
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -50,20 +48,7 @@ def namespace(kube: Client, request: pytest.FixtureRequest) -> Iterator[str]:
     """A namespace of the test's own, deleted after it."""
     base = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-")[:40].rstrip("-")
     name = f"{base}-{uuid.uuid4().hex[:6]}"
-    kube.create(Namespace(metadata=ObjectMeta(name=name)))
-
-    # Pods cannot be created before the controller manager made the namespace's
-    # default ServiceAccount; waiting here keeps that delay out of every test.
-    def has_default_service_account() -> bool:
-        try:
-            kube.get(ServiceAccount, "default", namespace=name)
-        except ApiError as e:
-            if e.status.code == 404:
-                return False
-            raise
-        return True
-
-    wait_until(has_default_service_account, timeout=60, what=f"ServiceAccount {name}/default")
+    create_namespace(kube, name)
     yield name
     kube.delete(Namespace, name)
 

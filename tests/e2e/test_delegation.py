@@ -18,10 +18,8 @@ from typing import Any
 import pytest
 import yaml
 from lightkube import Client
-from lightkube.core.exceptions import ApiError
-from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.batch_v1 import Job
-from lightkube.resources.core_v1 import Namespace, ServiceAccount
+from lightkube.resources.core_v1 import Namespace
 
 from rerunnable.kube import RerunnableJobResource
 from tests.e2e.chart import (
@@ -32,6 +30,7 @@ from tests.e2e.chart import (
     try_kubectl,
 )
 from tests.e2e.cluster import Cluster
+from tests.e2e.namespaces import create_namespace
 from tests.e2e.operator import OperatorProcess
 from tests.e2e.rjobs import (
     create_rjob,
@@ -241,12 +240,7 @@ def delegation(
     logs = tmp_path_factory.mktemp("delegation")
     operator: OperatorProcess | None = None
     try:
-        kube.create(Namespace(metadata=ObjectMeta(name=namespace)))
-        wait_until(
-            lambda: has_default_service_account(kube, namespace),
-            timeout=60,
-            what=f"ServiceAccount {namespace}/default",
-        )
+        create_namespace(kube, namespace)
         # watchNamespaces binds the policies to this namespace alone: the cluster is shared.
         rendered = helm_template(
             cluster,
@@ -292,16 +286,6 @@ def delegation(
             print(operator.logs())
         delete_cluster_scoped(cluster, release)
         kube.delete(Namespace, namespace)
-
-
-def has_default_service_account(kube: Client, namespace: str) -> bool:
-    try:
-        kube.get(ServiceAccount, "default", namespace=namespace)
-    except ApiError as e:
-        if e.status.code == 404:
-            return False
-        raise
-    return True
 
 
 def own_roles(rendered: str, suffix: str) -> str:
