@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rerunnable import __version__
+from rerunnable.leader import Election
 from rerunnable.logs import configure as configure_logging
 
 __all__ = ["main"]
@@ -88,6 +89,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="serve a liveness probe, e.g. http://0.0.0.0:8080/healthz",
     )
     args = parser.parse_args(argv)
+    try:
+        args.election = Election(
+            namespace=args.leader_election_namespace,
+            name=args.leader_election_id,
+            lease_duration=args.lease_duration,
+            renew_deadline=args.renew_deadline,
+            retry_period=args.retry_period,
+        )
+    except ValueError as e:
+        parser.error(f"--lease-duration, --renew-deadline, --retry-period: {e}")
     if args.webhook_port:
         cert_dir = args.webhook_cert_dir
         if cert_dir is None:
@@ -101,14 +112,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     configure_logging(verbose=args.verbose, json_format=args.log_format == "json")
+    import asyncio
+
     import kopf
 
     import rerunnable.handlers  # noqa: F401  (registers the handlers)
-    from rerunnable.leader import Election
     from rerunnable.metrics import Metrics
+    from rerunnable.supervisor import EXIT_FAILED, Supervisor
 
     memo = kopf.Memo()
     memo["namespaces"] = args.namespace
+    memo["supervisor"] = supervisor = Supervisor()
+    memo["stop_flag"] = stop_flag = asyncio.Event()
     if args.webhook_port:
         from rerunnable.admission import WebhookOptions
 
@@ -127,21 +142,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 1
     if args.leader_elect:
-        memo["election"] = Election(
-            namespace=args.leader_election_namespace,
-            name=args.leader_election_id,
-            lease_duration=args.lease_duration,
-            renew_deadline=args.renew_deadline,
-            retry_period=args.retry_period,
-        )
+        memo["election"] = args.election
     kopf.run(
         standalone=True,
         clusterwide=not args.namespace,
         namespaces=args.namespace,
         liveness_endpoint=args.liveness,
         memo=memo,
+        stop_flag=stop_flag,
     )
-    return 0
+    # kopf returns by itself only when one of its own tasks ended: a failure too.
+    return 0 if supervisor.is_stopping else EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -11,8 +11,10 @@ of its Executions and Jobs.
 """
 
 import asyncio
+import itertools
 import logging
-import os
+import signal
+from collections.abc import Iterator
 from typing import Any
 
 import kopf
@@ -21,11 +23,12 @@ from lightkube import AsyncClient, KubeConfig
 from rerunnable.api.names import EXECUTION_PLURAL, GROUP, RERUNNABLE_JOB_PLURAL, VERSION
 from rerunnable.index import JOB_LABEL_KEYS, KINDS, Index
 from rerunnable.kube import LightkubeKube
-from rerunnable.leader import Election, LeaderElector, default_identity
+from rerunnable.leader import Election, LeaderElector, LightkubeLeases, default_identity
 from rerunnable.listing import list_into
 from rerunnable.metrics import Metrics
 from rerunnable.reconciler import Reconciler
 from rerunnable.store import Store
+from rerunnable.supervisor import Supervisor
 from rerunnable.workqueue import WorkQueue
 
 __all__: list[str] = []
@@ -35,6 +38,20 @@ logger = logging.getLogger(__name__)
 WORKERS = 16
 RELIST = 5  # seconds between attempts at the start-up lists
 JOB_LABELS: dict[str, Any] = dict.fromkeys(JOB_LABEL_KEYS, kopf.PRESENT)
+CONNECT_TIMEOUT = 10.0  # seconds; kopf's default for a watch is its 5-minute request timeout
+
+
+class _Forever:
+    """kopf's request back-offs, then 10 s between attempts for as long as the process lives.
+
+    Iterable afresh for every request, and unsized, so kopf counts no last attempt.
+    """
+
+    def __iter__(self) -> Iterator[float]:
+        return itertools.chain((1, 1, 2, 3, 5, 8), itertools.repeat(10.0))
+
+
+FOREVER = _Forever()
 
 
 @kopf.on.event(GROUP, VERSION, RERUNNABLE_JOB_PLURAL)
@@ -68,6 +85,16 @@ async def start(settings: kopf.OperatorSettings, memo: Any, **kwargs: Any) -> No
     settings.posting.enabled = False  # we post our own events, about our own objects
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
+    # A watch never gives up: kopf escalates a request error once its back-offs run out
+    # (about a minute), which ends the watch stream's task for good. Retry forever instead;
+    # what still ends a watch task ends the process (see supervisor).
+    settings.networking.error_backoffs = FOREVER
+    settings.watching.connect_timeout = CONNECT_TIMEOUT
+    supervisor: Supervisor = memo.supervisor
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # Replaces kopf's own handler: the supervisor must know that tasks will now end.
+        loop.add_signal_handler(signum, _stop_requested, memo, signum)
     election: Election | None = memo.get("election")
     identity = (election and election.identity) or default_identity()
     memo.client = AsyncClient(config=KubeConfig.from_env(), field_manager="rerunnable")
@@ -78,8 +105,6 @@ async def start(settings: kopf.OperatorSettings, memo: Any, **kwargs: Any) -> No
     reconciler = Reconciler(
         store, LightkubeKube(memo.client, instance=identity), memo.queue, metrics=metrics
     )
-    memo.tasks = []
-
     listed = asyncio.Event()
 
     async def list_world() -> None:
@@ -94,40 +119,51 @@ async def start(settings: kopf.OperatorSettings, memo: Any, **kwargs: Any) -> No
             memo.queue.add(key)
         logger.info("listed %d RerunnableJobs with their Executions and Jobs", len(keys))
         listed.set()
+        await asyncio.Event().wait()  # done, but supervised like the others: it never ends
 
     async def work() -> None:
         # No pass before every RerunnableJob, Execution and Job is known.
         await listed.wait()
-        memo.tasks.append(asyncio.create_task(memo.queue.run_timers(), name="timers"))
-        memo.tasks.extend(
-            asyncio.create_task(memo.queue.run_worker(reconciler.reconcile), name=f"worker-{i}")
-            for i in range(WORKERS)
-        )
+        supervisor.spawn(memo.queue.run_timers(), name="timers")
+        for i in range(WORKERS):
+            supervisor.spawn(memo.queue.run_worker(reconciler.reconcile), name=f"worker-{i}")
+        await asyncio.Event().wait()
 
     async def lead() -> None:
-        metrics.leader.set(1)
-        memo.tasks.append(asyncio.create_task(work(), name="work"))
+        supervisor.spawn(work(), name="work")
 
-    memo.tasks.append(asyncio.create_task(list_world(), name="list"))
-
+    supervisor.spawn(supervisor.adopt_kopf_watchers(), name="kopf-watchers")
+    supervisor.spawn(list_world(), name="list")
     if election is None:
+        metrics.leader.set(1)
         await lead()
         return
-    memo.elector = LeaderElector(memo.client, election)
-    memo.tasks.append(asyncio.create_task(memo.elector.run(lead, _exit_now), name="elector"))
+    memo.elector = LeaderElector(
+        LightkubeLeases(memo.client, election.namespace, election.name), election, metrics
+    )
+    supervisor.spawn(
+        memo.elector.run(lead, lambda: supervisor.fail("leadership lost")), name="elector"
+    )
 
 
-def _exit_now() -> None:
-    # Another replica may lead already: not one more write from this process.
-    logging.getLogger(__name__).error("leadership lost: exiting")
-    os._exit(1)
+def _stop_requested(memo: Any, signum: signal.Signals) -> None:
+    logger.info("%s received: stopping", signum.name)
+    memo.supervisor.stopping()
+    memo.stop_flag.set()
+
+
+@kopf.on.probe(id="healthy")
+async def healthy(memo: Any, **_: Any) -> bool:
+    """The liveness probe fails once a supervised task has ended (the process is exiting)."""
+    supervisor: Supervisor = memo.supervisor
+    if supervisor.failure is not None:
+        raise kopf.PermanentError(supervisor.failure)
+    return True
 
 
 @kopf.on.cleanup()
 async def stop(memo: Any, **_: Any) -> None:
-    for task in memo.tasks:
-        task.cancel()
-    await asyncio.gather(*memo.tasks, return_exceptions=True)
+    await memo.supervisor.stop()
     if "elector" in memo:
         await memo.elector.release()
     await memo.client.close()

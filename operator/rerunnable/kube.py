@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 import aiohttp
+import httpx2
 from lightkube import ApiError, AsyncClient
 from lightkube.config.client_adapter import verify_cluster
 from lightkube.generic_resource import GenericNamespacedResource, create_namespaced_resource
@@ -53,6 +54,7 @@ __all__ = [
     "NotFoundError",
     "ObjectRef",
     "RerunnableJobResource",
+    "UnavailableError",
 ]
 
 FIELD_MANAGER = "rerunnable"
@@ -86,6 +88,13 @@ class NameConflictError(KubeError):
 
 class InvalidError(KubeError):
     """The API server refused the object (422): the message says which field."""
+
+
+class UnavailableError(KubeError):
+    """The API server could not be reached or could not serve (connection, timeout, 5xx, 429).
+
+    Nothing is wrong with the request: it is retried soon, not with a growing back-off.
+    """
 
 
 class Kube(Protocol):
@@ -124,6 +133,8 @@ def _error(code: int, reason: str, message: str) -> KubeError:
         return NotFoundError(code, reason, message)
     if code == 422:
         return InvalidError(code, reason, message)
+    if code >= 500 or code == 429:
+        return UnavailableError(code, reason, message)
     return KubeError(code, reason, message)
 
 
@@ -139,6 +150,12 @@ async def _translated(call: Awaitable[Any]) -> Any:
         return await call
     except ApiError as e:
         raise _translate(e) from e
+    except (httpx2.TransportError, TimeoutError) as e:
+        raise _unavailable(e) from e
+
+
+def _unavailable(e: BaseException) -> UnavailableError:
+    return UnavailableError(0, "Unavailable", f"{type(e).__name__}: {e}".rstrip(": "))
 
 
 EXECUTIONS = f"/apis/{GROUP}/{VERSION}/namespaces/{{ns}}/{EXECUTION_PLURAL}"
@@ -219,6 +236,19 @@ class _Http:
         *,
         params: Mapping[str, str] | None = None,
         content_type: str = "application/json",
+    ) -> Body:
+        try:
+            return await self._request(method, path, body, params, content_type)
+        except (aiohttp.ClientError, TimeoutError) as e:
+            raise _unavailable(e) from e
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        params: Mapping[str, str] | None,
+        content_type: str,
     ) -> Body:
         session = self._open()
         data = None if body is None else json.dumps(body)

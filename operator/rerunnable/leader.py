@@ -2,11 +2,23 @@
 
 Every replica watches and indexes; only the holder of the Lease reconciles.
 A candidate takes the Lease when it is free or its holder has not renewed it
-for `lease_duration` seconds — measured on the candidate's own monotonic clock
+for `lease_duration` seconds, measured on the candidate's own monotonic clock
 from the moment it last saw the record change, so the replicas' clocks need
-not agree. The leader renews every `retry_period`; if it cannot renew for
-`renew_deadline` it stops at once (the process exits and is restarted as a
-standby), so two leaders never act together for longer than the clocks drift.
+not agree. Writes carry the Lease's resourceVersion, so two candidates never
+both win.
+
+The election never dies of an error: every failure of a read or a write
+(refused or reset connections, TLS errors, timeouts, 5xx, 429, anything) is a
+failed attempt, counted, logged and retried after `retry_period`. Each attempt
+is bounded by a timeout of half the renew deadline (controller-runtime's
+choice), and while leading also by the deadline itself.
+
+A leader stops when it has not renewed for `renew_deadline`, counted from the
+start of its last successful attempt. A timer on the event loop's monotonic
+clock enforces it, whatever request is in flight, so a hung connection cannot
+keep a leader alive. `renew_deadline < lease_duration`, so the old leader has
+stopped before any standby may take over (a standby counts `lease_duration`
+from when it saw that renewal, which is after the attempt started).
 A leader that shuts down cleanly releases the Lease for an immediate takeover.
 """
 
@@ -14,20 +26,32 @@ import asyncio
 import logging
 import os
 import socket
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 from lightkube import ApiError, AsyncClient
 from lightkube.models.coordination_v1 import LeaseSpec
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.coordination_v1 import Lease
 
-__all__ = ["Election", "LeaderElector", "LeaseRecord", "decide", "default_identity"]
+from rerunnable.metrics import Metrics
+
+__all__ = [
+    "Election",
+    "LeaderElector",
+    "LeaseApi",
+    "LeaseRecord",
+    "LightkubeLeases",
+    "decide",
+    "default_identity",
+    "describe_error",
+]
 
 logger = logging.getLogger(__name__)
+
+RELEASE_TIMEOUT = 2.0  # seconds a clean shutdown waits to hand the Lease over
 
 
 def default_identity() -> str:
@@ -37,16 +61,36 @@ def default_identity() -> str:
 
 @dataclass(frozen=True)
 class LeaseRecord:
+    """What the election reads and writes of a Lease; `version` is its resourceVersion."""
+
     holder: str | None
     duration: int
-    transitions: int
+    transitions: int = 0
+    acquire_time: datetime | None = None
+    renew_time: datetime | None = None
+    version: str | None = None
+
+
+class LeaseApi(Protocol):
+    """The two calls the election makes; anything they raise is a failed attempt."""
+
+    async def read(self) -> LeaseRecord | None:
+        """The Lease as stored, or None if there is none."""
+
+    async def write(self, record: LeaseRecord) -> bool:
+        """Create (no `version`) or replace (at `version`) the Lease; False if another won."""
 
 
 Decision = Literal["acquire", "renew", "wait"]
 
 
 def decide(record: LeaseRecord | None, me: str, observed_at: float, now: float) -> Decision:
-    """What a candidate does with the Lease it sees (times from a monotonic clock)."""
+    """What a candidate does with the Lease it sees (times from a monotonic clock).
+
+    Returns "acquire" if the Lease is free or expired (unrenewed for its duration
+    since `observed_at`, when this candidate last saw it change), "renew" if this
+    candidate holds it, else "wait".
+    """
     if record is None or not record.holder:
         return "acquire"
     if record.holder == me:
@@ -54,6 +98,17 @@ def decide(record: LeaseRecord | None, me: str, observed_at: float, now: float) 
     if now >= observed_at + record.duration:
         return "acquire"
     return "wait"
+
+
+def describe_error(error: BaseException) -> str:
+    """A short label for a failed attempt: `HTTP 503`, `Timeout`, `ConnectError`."""
+    status = getattr(error, "status", None)
+    code = getattr(status, "code", None)
+    if isinstance(code, int):
+        return f"HTTP {code}"
+    if isinstance(error, TimeoutError):
+        return "Timeout"
+    return type(error).__name__
 
 
 @dataclass(frozen=True)
@@ -65,14 +120,31 @@ class Election:
     renew_deadline: float = 10.0
     retry_period: float = 2.0
 
+    def __post_init__(self) -> None:
+        if not 0 < self.retry_period < self.renew_deadline < self.lease_duration:
+            raise ValueError(
+                "leader election needs 0 < retry period < renew deadline < lease duration; got "
+                f"{self.retry_period} < {self.renew_deadline} < {self.lease_duration}"
+            )
+
+    @property
+    def attempt_timeout(self) -> float:
+        """Longest a single attempt (a read and a write) may take."""
+        return self.renew_deadline / 2
+
 
 class LeaderElector:
-    def __init__(self, client: AsyncClient, election: Election) -> None:
-        self._client = client
+    def __init__(
+        self, leases: LeaseApi, election: Election, metrics: Metrics | None = None
+    ) -> None:
+        self._leases = leases
         self._election = election
+        self._metrics = metrics if metrics is not None else Metrics()
         self._me = election.identity or default_identity()
-        self._observed: tuple[LeaseRecord | None, str | None] = (None, None)
-        self._observed_at = time.monotonic()
+        self._observed: LeaseRecord | None = None
+        self._observed_at = 0.0
+        self._deadline: asyncio.TimerHandle | None = None
+        self._on_lost: Callable[[], None] = lambda: None
         self.leading = False
 
     @property
@@ -84,100 +156,174 @@ class LeaderElector:
         on_started: Callable[[], Awaitable[None]],
         on_lost: Callable[[], None],
     ) -> None:
-        """Campaign until leading, call `on_started`, renew until lost, then `on_lost`."""
+        """Campaign until leading, call `on_started`, renew until lost, then `on_lost`.
+
+        `on_lost` is called from a timer the moment the renew deadline passes; it
+        must stop every write (the operator exits the process). `run` returns then.
+        """
         e = self._election
-        while not self.leading:
-            if await self._try():
-                self.leading = True
-                logger.info("leading as %s (lease %s/%s)", self._me, e.namespace, e.name)
-                await on_started()
-            else:
-                await asyncio.sleep(e.retry_period)
-        last_renewal = time.monotonic()
+        loop = asyncio.get_running_loop()
+        self._on_lost = on_lost
+        self._observed_at = loop.time()
+        logger.info("campaigning for the lease %s/%s as %s", e.namespace, e.name, self._me)
         while True:
+            started = loop.time()
+            if await self._attempt(e.attempt_timeout):
+                break
             await asyncio.sleep(e.retry_period)
-            if await self._try():
-                last_renewal = time.monotonic()
-            elif time.monotonic() - last_renewal >= e.renew_deadline:
-                self.leading = False
-                logger.error("lost the lease %s/%s; stopping", e.namespace, e.name)
-                on_lost()
-                return
+        self.leading = True
+        self._metrics.leader.set(1)
+        self._arm(started + e.renew_deadline)
+        logger.info("leading: acquired the lease %s/%s as %s", e.namespace, e.name, self._me)
+        await on_started()
+        while self.leading:
+            await asyncio.sleep(e.retry_period)
+            started = loop.time()
+            remaining = self._deadline.when() - started if self._deadline else 0.0
+            if not self.leading or remaining <= 0:
+                break
+            if await self._attempt(min(e.attempt_timeout, remaining)) and self.leading:
+                self._arm(started + e.renew_deadline)
 
     async def release(self) -> None:
         """Give the Lease up (clean shutdown), so a standby takes over at once."""
         if not self.leading:
             return
+        self._disarm()
         self.leading = False
+        self._metrics.leader.set(0)
         e = self._election
         try:
-            lease = await self._client.get(Lease, e.name, namespace=e.namespace)
-            if lease.spec is None or lease.spec.holderIdentity != self._me:
-                return
-            lease.spec.holderIdentity = None
-            lease.spec.leaseDurationSeconds = 1
-            lease.spec.renewTime = datetime.now(UTC)
-            await self._client.replace(lease)
-            logger.info("released the lease %s/%s", e.namespace, e.name)
-        except ApiError as error:
-            logger.warning("could not release the lease: %s", error)
+            async with asyncio.timeout(RELEASE_TIMEOUT):
+                record = await self._leases.read()
+                if record is None or record.holder != self._me:
+                    return
+                now = datetime.now(UTC)
+                released = replace(record, holder=None, duration=1, renew_time=now)
+                if await self._leases.write(released):
+                    logger.info("released the lease %s/%s", e.namespace, e.name)
+        except Exception as error:  # shutting down: a log line is all that is left to do
+            logger.warning("could not release the lease: %s", describe_error(error))
+
+    def _arm(self, deadline: float) -> None:
+        self._disarm()
+        self._deadline = asyncio.get_running_loop().call_at(deadline, self._lose)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _lose(self) -> None:
+        e = self._election
+        self._deadline = None
+        self.leading = False
+        self._metrics.leader.set(0)
+        logger.error(
+            "lost the lease %s/%s: not renewed within the renew deadline (%ss); stopping",
+            e.namespace,
+            e.name,
+            e.renew_deadline,
+        )
+        self._on_lost()
+
+    async def _attempt(self, limit: float) -> bool:
+        """One attempt of at most `limit` seconds; True if this replica holds the Lease after it."""
+        try:
+            async with asyncio.timeout(limit):
+                return await self._try()
+        except Exception as error:
+            self._metrics.lease_failures.labels(describe_error(error)).inc()
+            detail = f": {error}" if str(error) else ""
+            logger.warning(
+                "lease %s/%s: attempt failed (%s%s); retrying in %ss",
+                self._election.namespace,
+                self._election.name,
+                describe_error(error),
+                detail,
+                self._election.retry_period,
+            )
+            return False
 
     async def _try(self) -> bool:
-        """One attempt to acquire or renew; True if this replica holds the Lease after it."""
         e = self._election
-        now = datetime.now(UTC)
-        try:
-            lease = await self._client.get(Lease, e.name, namespace=e.namespace)
-        except ApiError as error:
-            if error.status.code != 404:
-                logger.warning("reading the lease failed: %s", error)
-                return False
-            return await self._create(now)
-        spec = lease.spec or LeaseSpec()
-        record = LeaseRecord(
-            holder=spec.holderIdentity,
-            duration=spec.leaseDurationSeconds or e.lease_duration,
-            transitions=spec.leaseTransitions or 0,
-        )
-        version = lease.metadata.resourceVersion if lease.metadata else None
-        if (record, version) != self._observed:
-            self._observed = (record, version)
-            self._observed_at = time.monotonic()
-        decision = decide(record, self._me, self._observed_at, time.monotonic())
+        loop = asyncio.get_running_loop()
+        record = await self._leases.read()
+        if record != self._observed:
+            if record is not None and (
+                self._observed is None or record.holder != self._observed.holder
+            ):
+                logger.info(
+                    "lease %s/%s is held by %s", e.namespace, e.name, record.holder or "nobody"
+                )
+            self._observed = record
+            self._observed_at = loop.time()
+        decision = decide(record, self._me, self._observed_at, loop.time())
         if decision == "wait":
             return False
-        if decision == "acquire":
-            spec.acquireTime = now
-            spec.leaseTransitions = record.transitions + (1 if record.holder else 0)
-        spec.holderIdentity = self._me
-        spec.leaseDurationSeconds = e.lease_duration
-        spec.renewTime = now
-        lease.spec = spec
-        try:
-            await self._client.replace(lease)
-        except ApiError as error:
-            # 409: someone else wrote it first; they win this round.
-            if error.status.code != 409:
-                logger.warning("writing the lease failed: %s", error)
-            return False
-        return True
+        now = datetime.now(UTC)
+        if record is None:
+            wanted = LeaseRecord(self._me, e.lease_duration, 0, now, now)
+        elif decision == "acquire":
+            transitions = record.transitions + (1 if record.holder else 0)
+            wanted = replace(
+                record,
+                holder=self._me,
+                duration=e.lease_duration,
+                transitions=transitions,
+                acquire_time=now,
+                renew_time=now,
+            )
+        else:
+            wanted = replace(record, duration=e.lease_duration, renew_time=now)
+        return await self._leases.write(wanted)
 
-    async def _create(self, now: datetime) -> bool:
-        e = self._election
+
+class LightkubeLeases:
+    """`LeaseApi` for one Lease, over lightkube's client."""
+
+    def __init__(self, client: AsyncClient, namespace: str, name: str) -> None:
+        self._client = client
+        self._namespace = namespace
+        self._name = name
+
+    async def read(self) -> LeaseRecord | None:
+        try:
+            lease = await self._client.get(Lease, self._name, namespace=self._namespace)
+        except ApiError as error:
+            if error.status.code == 404:
+                return None
+            raise
+        spec = lease.spec or LeaseSpec()
+        return LeaseRecord(
+            holder=spec.holderIdentity,
+            duration=spec.leaseDurationSeconds or 0,
+            transitions=spec.leaseTransitions or 0,
+            acquire_time=spec.acquireTime,
+            renew_time=spec.renewTime,
+            version=lease.metadata.resourceVersion if lease.metadata else None,
+        )
+
+    async def write(self, record: LeaseRecord) -> bool:
         lease = Lease(
-            metadata=ObjectMeta(name=e.name, namespace=e.namespace),
+            metadata=ObjectMeta(
+                name=self._name, namespace=self._namespace, resourceVersion=record.version
+            ),
             spec=LeaseSpec(
-                holderIdentity=self._me,
-                leaseDurationSeconds=e.lease_duration,
-                acquireTime=now,
-                renewTime=now,
-                leaseTransitions=0,
+                holderIdentity=record.holder,
+                leaseDurationSeconds=record.duration,
+                leaseTransitions=record.transitions,
+                acquireTime=record.acquire_time,
+                renewTime=record.renew_time,
             ),
         )
         try:
-            await self._client.create(lease)
+            if record.version is None:
+                await self._client.create(lease)
+            else:
+                await self._client.replace(lease)
         except ApiError as error:
-            if error.status.code != 409:
-                logger.warning("creating the lease failed: %s", error)
-            return False
+            if error.status.code == 409:  # another candidate wrote first: it wins this round
+                return False
+            raise
         return True

@@ -51,6 +51,13 @@ class Metrics:
             "1 while this replica holds the Lease and works, else 0.",
             registry=r,
         )
+        self.lease_failures = Counter(
+            "rerunnable_lease_attempt_failures",
+            "Attempts to acquire or renew the leader Lease that failed, by error "
+            "(e.g. Timeout, ConnectError, HTTP 503).",
+            ["error"],
+            registry=r,
+        )
         self._active: dict[object, int] = {}
 
     def set_active(self, key: object, count: int) -> None:

@@ -39,6 +39,7 @@ from rerunnable.kube import (
     KubeError,
     NameConflictError,
     NotFoundError,
+    UnavailableError,
 )
 from rerunnable.metrics import Metrics
 from rerunnable.store import Key, Store, Versioned, resource_version
@@ -49,6 +50,8 @@ __all__ = ["Reconciler"]
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF = 300.0
+# The API server away (a restart, an outage) is no fault of the object: come back soon after.
+UNAVAILABLE_BACKOFF = 10.0
 
 
 def _utcnow() -> datetime:
@@ -80,7 +83,8 @@ class Reconciler:
             self._metrics.reconcile_errors.labels(type(e).__name__).inc()
             failures = self._failures.get(key, 0) + 1
             self._failures[key] = failures
-            delay = min(2.0 ** (failures - 1), MAX_BACKOFF)
+            cap = UNAVAILABLE_BACKOFF if isinstance(e, UnavailableError) else MAX_BACKOFF
+            delay = min(2.0 ** (failures - 1), cap)
             level = logging.WARNING if isinstance(e, KubeError) else logging.ERROR
             logger.log(
                 level,

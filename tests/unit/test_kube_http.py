@@ -1,5 +1,6 @@
 """kube._Http: the aiohttp write path's error translation and when it steps aside."""
 
+import asyncio
 import json
 from collections.abc import Mapping
 
@@ -11,6 +12,7 @@ from rerunnable.kube import (
     InvalidError,
     KubeError,
     NotFoundError,
+    UnavailableError,
     _Http,
     _status_error,
 )
@@ -30,6 +32,9 @@ def status(code: int, reason: str, message: str) -> str:
         (422, "Invalid", InvalidError),
         (409, "Conflict", KubeError),
         (403, "Forbidden", KubeError),
+        (503, "ServiceUnavailable", UnavailableError),
+        (500, "InternalError", UnavailableError),
+        (429, "TooManyRequests", UnavailableError),
     ],
 )
 def test_a_status_answer_becomes_the_same_error_as_on_lightkubes_path(
@@ -42,7 +47,7 @@ def test_a_status_answer_becomes_the_same_error_as_on_lightkubes_path(
 
 def test_an_answer_that_is_not_a_status_keeps_its_http_code_and_text() -> None:
     e = _status_error(502, "<html>bad gateway</html>")
-    assert type(e) is KubeError
+    assert type(e) is UnavailableError
     assert (e.code, e.message) == (502, "<html>bad gateway</html>")
 
 
@@ -71,3 +76,16 @@ def test_a_bearer_token_is_sent_as_lightkube_would() -> None:
 def test_credentials_from_a_plugin_keep_lightkubes_path() -> None:
     plugin = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "get-token"}}
     assert _Http.for_client(client_with(plugin)) is None
+
+
+def test_a_refused_connection_is_an_unavailable_api_server() -> None:
+    async def scenario() -> None:
+        http = _Http.for_client(client_with({"token": "secret"}))
+        assert http is not None
+        try:
+            with pytest.raises(UnavailableError, match="ClientConnectorError"):
+                await http.request("GET", "/api/v1/namespaces")
+        finally:
+            await http.close()
+
+    asyncio.run(scenario())

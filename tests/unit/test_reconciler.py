@@ -25,7 +25,13 @@ from typing import Any
 import pytest
 
 from rerunnable.api.names import EXECUTION_KIND, RERUNNABLE_JOB_KIND
-from rerunnable.kube import AlreadyExistsError, InvalidError, KubeError, NotFoundError
+from rerunnable.kube import (
+    AlreadyExistsError,
+    InvalidError,
+    KubeError,
+    NotFoundError,
+    UnavailableError,
+)
 from rerunnable.reconciler import Reconciler
 from rerunnable.store import Key
 from rerunnable.workqueue import WorkQueue
@@ -583,6 +589,17 @@ def test_backoff_is_capped_at_five_minutes() -> None:
     for _ in range(12):
         world.reconcile()
     assert [delay for _, delay in world.queue.delays][-4:] == [256.0, 300.0, 300.0, 300.0]
+
+
+def test_the_api_server_away_is_retried_every_ten_seconds_at_most() -> None:
+    world = World()
+    world.seed(RERUNNABLE_JOB_KIND, rjob_body(token="t1"))
+    for _ in range(8):
+        world.kube.fail_next(
+            "create_execution", UnavailableError(0, "Unavailable", "ClientConnectorError")
+        )
+        world.reconcile()
+    assert [delay for _, delay in world.queue.delays] == [1, 2, 4, 8, 10, 10, 10, 10]
 
 
 # 3. The API server refuses the Job ------------------------------------------------------------

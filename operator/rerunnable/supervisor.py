@@ -1,0 +1,119 @@
+"""Crash-only: a long-running task of the operator that ends makes the process exit.
+
+The election, the start-up lists, the timers, the workers and kopf's watch
+streams run as long as the process does. If one of them ends while the operator
+is not stopping (an exception, or a return), a replica would be half alive: a
+leader that no longer renews but still writes, a standby whose watch is dead
+and that would lead blind. So the task's traceback is logged, the process is
+marked unhealthy (the liveness probe then fails) and it exits non-zero at once,
+without another write; Kubernetes restarts it, and the fresh process rebuilds
+its view from the API server.
+
+kopf keeps its watch streams in tasks of its own and does not notice when one
+dies; `adopt_kopf_watchers` finds them by name and supervises them too.
+"""
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+__all__ = ["EXIT_FAILED", "KOPF_WATCHER_PREFIX", "Supervisor"]
+
+logger = logging.getLogger(__name__)
+
+EXIT_FAILED = 1
+# kopf names each watch stream's task "watcher for <resource>..." (kopf._core.reactor).
+KOPF_WATCHER_PREFIX = "watcher for "
+
+
+def _exit_now(code: int) -> None:
+    for handler in logging.getLogger().handlers:
+        with contextlib.suppress(Exception):
+            handler.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+class Supervisor:
+    def __init__(self, exit: Callable[[int], None] = _exit_now) -> None:
+        self._exit = exit
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._stopping = False
+        self.failure: str | None = None
+
+    @property
+    def healthy(self) -> bool:
+        return self.failure is None
+
+    @property
+    def is_stopping(self) -> bool:
+        return self._stopping
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
+        """Run `coro` as a task that must not end while the operator runs."""
+        task = asyncio.create_task(coro, name=name)
+        self.adopt(task)
+        return task
+
+    def adopt(self, task: asyncio.Task[Any]) -> None:
+        """Supervise a task started elsewhere."""
+        if task in self._tasks:
+            return
+        self._tasks.add(task)
+        task.add_done_callback(self._ended)
+
+    def fail(self, reason: str) -> None:
+        """Mark the process unhealthy and exit it now: not one more write."""
+        if self.failure is None:
+            self.failure = reason
+        logger.critical("%s: exiting (code %d) to be restarted", reason, EXIT_FAILED)
+        self._exit(EXIT_FAILED)
+
+    async def adopt_kopf_watchers(self, interval: float = 1.0) -> None:
+        """Supervise kopf's watch-stream tasks as they appear; runs until cancelled."""
+        while True:
+            self.adopt_named(KOPF_WATCHER_PREFIX)
+            await asyncio.sleep(interval)
+
+    def adopt_named(self, prefix: str) -> None:
+        """Supervise the running tasks whose names start with `prefix`."""
+        for task in asyncio.all_tasks():
+            if task.get_name().startswith(prefix):
+                self.adopt(task)
+
+    @property
+    def watched(self) -> list[str]:
+        """Names of the tasks under supervision."""
+        return sorted(t.get_name() for t in self._tasks)
+
+    def stopping(self) -> None:
+        """The operator is stopping (a signal): from now on a task that ends is no failure."""
+        self._stopping = True
+
+    async def stop(self) -> None:
+        """Cancel the supervised tasks and wait for them."""
+        self.stopping()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _ended(self, task: asyncio.Task[Any]) -> None:
+        if self._stopping:
+            return
+        if task.cancelled():
+            self.fail(f"task {task.get_name()!r} was cancelled while the operator runs")
+            return
+        error = task.exception()
+        if error is not None:
+            logger.critical(
+                "task %r failed",
+                task.get_name(),
+                exc_info=(type(error), error, error.__traceback__),
+            )
+            self.fail(f"task {task.get_name()!r} failed: {error!r}")
+        else:
+            self.fail(f"task {task.get_name()!r} ended while the operator runs")
