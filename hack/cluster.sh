@@ -27,7 +27,10 @@ name=${CLUSTER_NAME:-rerunnable}
 kind=${CLUSTER:-kwok}
 nodes=${CLUSTER_NODES:-2}
 state=${CLUSTER_STATE:-$repo/.cluster}
-read -r -a extra_args <<<"${CLUSTER_EXTRA_ARGS:-}"
+# One controller manager and one scheduler, without leader election: with it, each
+# exits when the API server is away longer than its renew deadline (a kubelet would
+# restart it; nothing does here), and the tests restart the API server on purpose.
+read -r -a extra_args <<<"kube-controller-manager=leader-elect=false kube-scheduler=leader-elect=false ${CLUSTER_EXTRA_ARGS:-}"
 kubeconfig="$state/kubeconfig"
 export KWOK_WORKDIR="$state/kwok"
 

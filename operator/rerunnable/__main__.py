@@ -6,13 +6,21 @@ or the ones given.
 """
 
 import argparse
+import asyncio
+import contextlib
+import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rerunnable import __version__
 from rerunnable.leader import Election
+
+if TYPE_CHECKING:
+    import kopf
 from rerunnable.logs import configure as configure_logging
 
 __all__ = ["main"]
@@ -112,8 +120,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     configure_logging(verbose=args.verbose, json_format=args.log_format == "json")
-    import asyncio
-
     import kopf
 
     import rerunnable.handlers  # noqa: F401  (registers the handlers)
@@ -123,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     memo = kopf.Memo()
     memo["namespaces"] = args.namespace
     memo["supervisor"] = supervisor = Supervisor()
-    memo["stop_flag"] = stop_flag = asyncio.Event()
+    memo["stop_flag"] = asyncio.Event()
     if args.webhook_port:
         from rerunnable.admission import WebhookOptions
 
@@ -143,16 +149,35 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
     if args.leader_elect:
         memo["election"] = args.election
-    kopf.run(
-        standalone=True,
-        clusterwide=not args.namespace,
-        namespaces=args.namespace,
-        liveness_endpoint=args.liveness,
-        memo=memo,
-        stop_flag=stop_flag,
-    )
+    asyncio.run(_operate(memo, namespaces=args.namespace, liveness=args.liveness))
     # kopf returns by itself only when one of its own tasks ended: a failure too.
     return 0 if supervisor.is_stopping else EXIT_FAILED
+
+
+async def _operate(memo: "kopf.Memo", *, namespaces: list[str], liveness: str | None) -> None:
+    """kopf.run, with our own signal handlers: the supervisor must know a stop is no crash."""
+    import kopf
+
+    existing = asyncio.all_tasks()
+    tasks = await kopf.spawn_tasks(
+        standalone=True,
+        clusterwide=not namespaces,
+        namespaces=namespaces,
+        liveness_endpoint=liveness,
+        memo=memo,
+        stop_flag=memo["stop_flag"],
+    )
+
+    def stop(signum: signal.Signals) -> None:
+        logging.getLogger("rerunnable").info("%s received: stopping", signum.name)
+        memo["supervisor"].stopping()
+        memo["stop_flag"].set()
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop, signum)  # replaces kopf's own
+    with contextlib.suppress(asyncio.CancelledError):
+        await kopf.run_tasks(tasks, ignored=existing)
 
 
 if __name__ == "__main__":

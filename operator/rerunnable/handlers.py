@@ -13,7 +13,6 @@ of its Executions and Jobs.
 import asyncio
 import itertools
 import logging
-import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -91,10 +90,6 @@ async def start(settings: kopf.OperatorSettings, memo: Any, **kwargs: Any) -> No
     settings.networking.error_backoffs = FOREVER
     settings.watching.connect_timeout = CONNECT_TIMEOUT
     supervisor: Supervisor = memo.supervisor
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        # Replaces kopf's own handler: the supervisor must know that tasks will now end.
-        loop.add_signal_handler(signum, _stop_requested, memo, signum)
     election: Election | None = memo.get("election")
     identity = (election and election.identity) or default_identity()
     memo.client = AsyncClient(config=KubeConfig.from_env(), field_manager="rerunnable")
@@ -144,12 +139,6 @@ async def start(settings: kopf.OperatorSettings, memo: Any, **kwargs: Any) -> No
     supervisor.spawn(
         memo.elector.run(lead, lambda: supervisor.fail("leadership lost")), name="elector"
     )
-
-
-def _stop_requested(memo: Any, signum: signal.Signals) -> None:
-    logger.info("%s received: stopping", signum.name)
-    memo.supervisor.stopping()
-    memo.stop_flag.set()
 
 
 @kopf.on.probe(id="healthy")

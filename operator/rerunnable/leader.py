@@ -250,12 +250,10 @@ class LeaderElector:
         loop = asyncio.get_running_loop()
         record = await self._leases.read()
         if record != self._observed:
-            if record is not None and (
-                self._observed is None or record.holder != self._observed.holder
-            ):
-                logger.info(
-                    "lease %s/%s is held by %s", e.namespace, e.name, record.holder or "nobody"
-                )
+            holder = record.holder if record is not None else None
+            before = self._observed.holder if self._observed is not None else None
+            if holder != before and holder != self._me:
+                logger.info("lease %s/%s is held by %s", e.namespace, e.name, holder or "nobody")
             self._observed = record
             self._observed_at = loop.time()
         decision = decide(record, self._me, self._observed_at, loop.time())

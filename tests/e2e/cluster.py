@@ -14,6 +14,8 @@ REPO = Path(__file__).resolve().parents[2]
 class Cluster:
     kubeconfig: Path
     bin_dir: Path
+    state_dir: Path = REPO / ".cluster"
+    name: str = "rerunnable"
 
     def kubectl(
         self, *args: str, check: bool = True, stdin: str | None = None

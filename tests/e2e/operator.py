@@ -5,9 +5,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["LEASE_DURATION", "OperatorProcess"]
+__all__ = ["LEASE_DURATION", "LEASE_TIMINGS", "Exit", "Kubelet", "OperatorProcess"]
 
 LEASE_DURATION = 4
 LEASE_TIMINGS = (
@@ -31,6 +34,7 @@ class OperatorProcess:
         self.starts = 0
         # Many operators run at once in tests: no fixed metrics port unless asked.
         self.extra_args: list[str] = ["--metrics-port", "0"]
+        self.lease_timings: tuple[str, ...] = LEASE_TIMINGS
 
     @property
     def log_path(self) -> Path:
@@ -45,7 +49,7 @@ class OperatorProcess:
     def start(self, *, crash_at: str | None = None) -> None:
         assert self.process is None or self.process.poll() is not None, "already running"
         self.starts += 1
-        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), "PYTHONUNBUFFERED": "1"}
         env.pop("RERUNNABLE_CRASH_AT", None)
         if crash_at:
             env["RERUNNABLE_CRASH_AT"] = crash_at
@@ -63,7 +67,7 @@ class OperatorProcess:
                     *self.extra_args,
                     "--leader-election-namespace",
                     self.namespace,
-                    *LEASE_TIMINGS,
+                    *self.lease_timings,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -89,6 +93,18 @@ class OperatorProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
 
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log_text(self) -> str:
+        """Every run's log, in order."""
+        return "".join(
+            (self.log_dir / f"operator-{i}.log").read_text(errors="replace")
+            for i in range(1, self.starts + 1)
+            if (self.log_dir / f"operator-{i}.log").exists()
+        )
+
     def logs(self, lines: int = 60) -> str:
         chunks = []
         for i in range(1, self.starts + 1):
@@ -97,3 +113,42 @@ class OperatorProcess:
                 tail = path.read_text(errors="replace").splitlines()[-lines:]
                 chunks.append(f"--- operator run {i} ({path}) ---\n" + "\n".join(tail))
         return "\n".join(chunks)
+
+
+@dataclass(frozen=True)
+class Exit:
+    identity: str
+    code: int
+    at: float  # time.monotonic() when the exit was seen
+
+
+class Kubelet:
+    """Restarts operators that exit by themselves, as the kubelet restarts a container.
+
+    A short fixed back-off instead of the kubelet's growing one keeps tests short.
+    Exits are recorded in `exits`; processes stopped by the test are not restarted.
+    """
+
+    def __init__(self, *processes: OperatorProcess, backoff: float = 1.0) -> None:
+        self._processes = processes
+        self._backoff = backoff
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self.exits: list[Exit] = []
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(0.05):
+            for p in self._processes:
+                if p.process is None or p.process.poll() is None:
+                    continue
+                with self._lock:
+                    self.exits.append(Exit(p.identity, p.process.returncode, time.monotonic()))
+                    if self._stopped.wait(self._backoff):
+                        return
+                    p.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=30)

@@ -1,0 +1,109 @@
+"""Killing and restarting a component of the local control plane, as a crash or an upgrade does.
+
+kwokctl's binary runtime keeps each component's pid under the cluster's
+`pids/` folder and its output under `logs/`. A component is stopped with
+SIGKILL (no goodbye to its clients: connections are refused from then on) and
+started again with the very command line, working directory and environment
+it ran with, its pid recorded where `hack/cluster.sh down` will find it.
+"""
+
+import os
+import shlex
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.e2e.cluster import Cluster
+from tests.e2e.waiting import wait_until
+
+__all__ = ["Component", "api_server"]
+
+
+@dataclass
+class Component:
+    name: str
+    cluster_dir: Path
+    _argv: list[str] = field(default_factory=list)
+    _cwd: str = ""
+    _env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def pid_file(self) -> Path:
+        return self.cluster_dir / "pids" / f"{self.name}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.cluster_dir / "logs" / f"{self.name}.log"
+
+    def pid(self) -> int:
+        return int(self.pid_file.read_text().strip())
+
+    def kill(self) -> float:
+        """SIGKILL the component and wait until it is gone; return when it died (monotonic)."""
+        pid = self.pid()
+        proc = Path(f"/proc/{pid}")
+        self._argv = proc.joinpath("cmdline").read_bytes().decode().split("\0")[:-1]
+        self._cwd = os.readlink(proc / "cwd")
+        raw = proc.joinpath("environ").read_bytes().decode(errors="replace").split("\0")
+        self._env = dict(item.split("=", 1) for item in raw if "=" in item)
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: not _alive(pid), timeout=30, what=f"{self.name} (pid {pid}) to die")
+        return time.monotonic()
+
+    def start(self) -> None:
+        """Start it again as it ran before `kill`, detached from the test process."""
+        assert self._argv, "kill() it first"
+        command = " ".join(shlex.quote(a) for a in self._argv)
+        log = shlex.quote(str(self.log_file))
+        # Through a shell that exits at once: the component is nobody's child here.
+        launched = subprocess.run(
+            ["sh", "-c", f"setsid {command} >>{log} 2>&1 </dev/null & echo $!"],
+            cwd=self._cwd,
+            env=self._env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        self.pid_file.write_text(launched.stdout.strip())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")  # a zombie is dead
+    return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
+
+
+def api_server(cluster: Cluster) -> Component:
+    return Component("kube-apiserver", cluster.state_dir / "kwok" / "clusters" / cluster.name)
+
+
+def wait_ready(cluster: Cluster, timeout: float = 120) -> float:
+    """Wait until the API server serves again; return when it did (monotonic).
+
+    /readyz comes first; the storage of each custom resource is initialised after
+    it (until then, 429 "storage is (re)initializing"), so both kinds are listed too.
+    """
+    wait_until(
+        lambda: cluster.kubectl("get", "--raw", "/readyz", check=False).returncode == 0,
+        timeout=timeout,
+        what="the API server to be ready",
+        interval=0.1,
+    )
+    ready = time.monotonic()
+    wait_until(
+        lambda: (
+            cluster.kubectl(
+                "get", "rerunnablejobs,executions,leases,jobs", "-A", check=False
+            ).returncode
+            == 0
+        ),
+        timeout=timeout,
+        what="the API server to serve RerunnableJobs and Executions",
+        interval=0.1,
+    )
+    return ready
