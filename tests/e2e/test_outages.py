@@ -103,18 +103,25 @@ def assert_one_writer_at_a_time(kube: Client, namespace: str) -> None:
         assert last < first, f"two replicas wrote at once: {spans}"
 
 
-def assert_each_token_once(kube: Client, namespace: str, rjob: str, tokens: list[str]) -> None:
+def assert_each_token_once(
+    kube: Client, namespace: str, rjob: str, tokens: list[str], *, settle: float = 90
+) -> None:
+    """One Execution and one Job per token, and every run ends Succeeded within `settle` s."""
     found = executions(kube, namespace)
     manual = sorted(
         e["spec"].get("token") for e in found.values() if e["spec"]["trigger"] == "Manual"
     )
     assert manual == sorted(tokens), "every token exactly once"
     assert sorted(jobs(kube, namespace)) == sorted(found), "one Job per Execution, no other"
-    wait_until(
-        lambda: set(phases(kube, namespace).values()) == {"Succeeded"},
-        timeout=90,
-        what="every run to succeed",
-    )
+    try:
+        wait_until(
+            lambda: set(phases(kube, namespace).values()) == {"Succeeded"},
+            timeout=settle,
+            what="every run to succeed",
+        )
+    except AssertionError as e:
+        details = {n: (x.get("status") or {}) for n, x in executions(kube, namespace).items()}
+        raise AssertionError(f"{e}; Execution statuses: {details}") from None
 
 
 def leading_lines(process: OperatorProcess) -> int:
@@ -270,7 +277,9 @@ def test_minutes_without_the_api_server_then_every_token_runs_once(
         "was back; "
         f"exits: {kubelet.exits}"
     )
-    assert_each_token_once(kube, namespace, "steady", ["t0", "t1", "t2"])
+    # The Job controller and kwok back off too while the server is away (up to a minute
+    # each, their logs show): runs started then finish late.
+    assert_each_token_once(kube, namespace, "steady", ["t0", "t1", "t2"], settle=300)
     assert_one_writer_at_a_time(kube, namespace)
     assert operator.running
     assert standby.running
