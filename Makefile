@@ -40,7 +40,7 @@ cluster-status: ## Say whether the local cluster runs; nodes and versions
 
 .PHONY: crds
 crds: venv ## Regenerate crds/ from the pydantic models (CI checks for drift)
-	$(BIN)/python -m rerunnable.crdgen
+	$(BIN)/python -m rerunnable.tools.crdgen
 
 .PHONY: run
 run: venv ## Run the operator in the foreground against .cluster/kubeconfig

@@ -26,7 +26,7 @@ from bench.stats import SlotSummary, summarize_slots
 from bench.watchers import JobWatcher, RerunnableJobWatcher
 from rerunnable.api.names import GROUP, VERSION
 from rerunnable.api.v1alpha1 import ExecutionSpec, JobTemplate, Trigger, to_wire
-from rerunnable.core.jobs import build_job, run_labels
+from rerunnable.core.manifests import build_job, run_labels
 
 __all__ = ["Bench", "burst", "fanout", "footprint"]
 

@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rerunnable import __version__
-from rerunnable.leader import Election
+from rerunnable.controller.leader import Election, default_identity
+from rerunnable.controller.logs import configure as configure_logging
 
 if TYPE_CHECKING:
     import kopf
-from rerunnable.logs import configure as configure_logging
+
+    from rerunnable.controller.app import Operator
 
 __all__ = ["main"]
 
@@ -44,6 +46,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     scope.add_argument(
         "-A", "--all-namespaces", action="store_true", help="watch all namespaces (the default)"
     )
+    parser.add_argument(
+        "--kubeconfig",
+        metavar="FILE",
+        help="kubeconfig file (default: $KUBECONFIG, whose files are merged as kubectl "
+        "merges them, then ~/.kube/config, then the Pod's service account)",
+    )
+    parser.add_argument("--context", help="kubeconfig context (default: its current-context)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
     parser.add_argument(
         "--log-format", choices=("text", "json"), default="text", help="log line format"
@@ -122,21 +131,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(verbose=args.verbose, json_format=args.log_format == "json")
     import kopf
 
-    import rerunnable.handlers  # noqa: F401  (registers the handlers)
-    from rerunnable.metrics import Metrics
-    from rerunnable.supervisor import EXIT_FAILED, Supervisor
+    import rerunnable.handlers.watching
+    from rerunnable.controller.app import Operator, Options
+    from rerunnable.controller.metrics import Metrics
+    from rerunnable.controller.supervisor import EXIT_FAILED
+    from rerunnable.kube import ConfigError, load
 
-    memo = kopf.Memo()
-    memo["namespaces"] = args.namespace
-    memo["supervisor"] = supervisor = Supervisor()
-    memo["stop_flag"] = asyncio.Event()
-    if args.webhook_port:
-        from rerunnable.admission import WebhookOptions
-
-        memo["webhook"] = WebhookOptions(
-            port=args.webhook_port, cert_dir=args.webhook_cert_dir, addr=args.webhook_addr
-        )
-    memo["metrics"] = metrics = Metrics()
+    try:
+        cluster = load(args.kubeconfig, context=args.context)
+    except ConfigError as e:
+        print(f"rerunnable: {e}", file=sys.stderr)
+        return 1
+    metrics = Metrics()
     if args.metrics_port:
         try:
             metrics.serve(args.metrics_port)
@@ -147,17 +153,33 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
-    if args.leader_elect:
-        memo["election"] = args.election
-    asyncio.run(_operate(memo, namespaces=args.namespace, liveness=args.liveness))
+    election = args.election if args.leader_elect else None
+    options = Options(
+        namespaces=tuple(args.namespace),
+        identity=(election and election.identity) or default_identity(),
+        election=election,
+    )
+    operator = Operator(options, cluster, metrics=metrics)
+    memo = kopf.Memo()
+    memo["operator"] = operator
+    if args.webhook_port:
+        import rerunnable.handlers.webhooks  # noqa: F401  (registers the webhooks)
+        from rerunnable.handlers.webhooks import WebhookOptions
+
+        memo["webhook"] = WebhookOptions(
+            port=args.webhook_port, cert_dir=args.webhook_cert_dir, addr=args.webhook_addr
+        )
+    asyncio.run(_operate(memo, operator, liveness=args.liveness))
     # kopf returns by itself only when one of its own tasks ended: a failure too.
-    return 0 if supervisor.is_stopping else EXIT_FAILED
+    return 0 if operator.supervisor.is_stopping else EXIT_FAILED
 
 
-async def _operate(memo: "kopf.Memo", *, namespaces: list[str], liveness: str | None) -> None:
+async def _operate(memo: "kopf.Memo", operator: "Operator", *, liveness: str | None) -> None:
     """kopf.run, with our own signal handlers: the supervisor must know a stop is no crash."""
     import kopf
 
+    namespaces = list(operator.options.namespaces)
+    stop_flag = asyncio.Event()
     existing = asyncio.all_tasks()
     tasks = await kopf.spawn_tasks(
         standalone=True,
@@ -165,13 +187,13 @@ async def _operate(memo: "kopf.Memo", *, namespaces: list[str], liveness: str | 
         namespaces=namespaces,
         liveness_endpoint=liveness,
         memo=memo,
-        stop_flag=memo["stop_flag"],
+        stop_flag=stop_flag,
     )
 
     def stop(signum: signal.Signals) -> None:
         logging.getLogger("rerunnable").info("%s received: stopping", signum.name)
-        memo["supervisor"].stopping()
-        memo["stop_flag"].set()
+        operator.supervisor.stopping()
+        stop_flag.set()
 
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -4,15 +4,24 @@ import hashlib
 from typing import Any
 
 from lightkube import Client
-from lightkube.generic_resource import GenericNamespacedResource
+from lightkube.generic_resource import GenericNamespacedResource, create_namespaced_resource
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Event
 from lightkube.types import PatchType
 
-from rerunnable.kube import ExecutionResource, RerunnableJobResource
+from rerunnable.api.names import (
+    EXECUTION_KIND,
+    EXECUTION_PLURAL,
+    GROUP,
+    RERUNNABLE_JOB_KIND,
+    RERUNNABLE_JOB_PLURAL,
+    VERSION,
+)
 from tests.e2e.waiting import wait_until
 
 __all__ = [
+    "ExecutionResource",
+    "RerunnableJobResource",
     "annotate_run",
     "condition",
     "create_rjob",
@@ -29,6 +38,12 @@ __all__ = [
 ]
 
 TERMINAL = {"Succeeded", "Failed", "Interrupted"}
+
+# The test client's (lightkube's) view of the two kinds.
+RerunnableJobResource = create_namespaced_resource(
+    GROUP, VERSION, RERUNNABLE_JOB_KIND, RERUNNABLE_JOB_PLURAL
+)
+ExecutionResource = create_namespaced_resource(GROUP, VERSION, EXECUTION_KIND, EXECUTION_PLURAL)
 
 
 def manual_name(rjob: str, token: str) -> str:

@@ -21,7 +21,6 @@ from lightkube import Client
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Namespace
 
-from rerunnable.kube import RerunnableJobResource
 from tests.e2e.chart import (
     delete_cluster_scoped,
     helm_template,
@@ -33,6 +32,7 @@ from tests.e2e.cluster import Cluster
 from tests.e2e.namespaces import create_namespace
 from tests.e2e.operator import OperatorProcess
 from tests.e2e.rjobs import (
+    RerunnableJobResource,
     create_rjob,
     executions,
     get_rjob,

@@ -12,9 +12,9 @@ import pytest
 from lightkube import Client
 from lightkube.types import PatchType
 
-from rerunnable.kube import RerunnableJobResource
 from tests.e2e.operator import OperatorProcess
 from tests.e2e.rjobs import (
+    RerunnableJobResource,
     annotate_run,
     condition,
     create_rjob,

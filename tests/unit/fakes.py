@@ -1,7 +1,7 @@
-"""In-memory stand-ins for the API server and kopf's indexes, for the shell's unit tests.
+"""In-memory stand-ins for the API server and the operator's indexes, for the shell's unit tests.
 
-`FakeKube` implements the `rerunnable.kube.Kube` Protocol the way the API server
-answers the few calls the reconciler makes:
+`FakeKube` implements the `rerunnable.kube.client.Kube` Protocol the way the API
+server answers the few calls the reconciler makes, and the Event `Recorder`:
 
 - create: a taken name is 409 AlreadyExists; a missing name is 422; the server
   assigns `uid`, `resourceVersion` (one counter for every write, as etcd's
@@ -17,9 +17,10 @@ answers the few calls the reconciler makes:
 Every call is recorded in order in `calls` (failed ones too: the server saw
 them), so tests can assert the write order; events are kept in `events`.
 
-`FakeIndexes` is kopf's three indexes as plain dicts, keyed as handlers.py keys
-them: (namespace, RerunnableJob name) -> [Versioned(...)]. `sync(kube)` makes
-them what the watch streams would deliver once they caught up with `kube`.
+`FakeIndexes` is the operator's three indexes as plain dicts, keyed as the
+controller files them: (namespace, RerunnableJob name) -> [Versioned(...)].
+`sync(kube)` makes them what the watch streams would deliver once they caught
+up with `kube`.
 
 Nothing here imports kopf.
 """
@@ -38,16 +39,12 @@ from rerunnable.api.names import (
     RERUNNABLE_JOB_KIND,
 )
 from rerunnable.api.v1alpha1 import rfc3339
+from rerunnable.controller.kinds import Key, Kind, Versioned, resource_version
+from rerunnable.controller.store import Store
 from rerunnable.core.state import ExecutionState, JobState, RerunnableJobState
-from rerunnable.kube import (
-    AlreadyExistsError,
-    InvalidError,
-    Kube,
-    KubeError,
-    NotFoundError,
-    ObjectRef,
-)
-from rerunnable.store import Key, Store, Versioned, resource_version
+from rerunnable.kube.client import Kube
+from rerunnable.kube.errors import AlreadyExistsError, InvalidError, KubeError, NotFoundError
+from rerunnable.kube.events import ObjectRef, Recorder
 
 __all__ = [
     "JOB_KIND",
@@ -210,7 +207,7 @@ class FakeKube:
         self._record("patch_rerunnable_job_status", namespace, name, status)
         return self._patch_status(RERUNNABLE_JOB_KIND, namespace, name, status)
 
-    async def post_event(
+    def post(
         self, regarding: ObjectRef, type_: str, reason: str, message: str, now: datetime
     ) -> None:
         sent = {"type": type_, "reason": reason, "message": message}
@@ -296,18 +293,27 @@ class FakeKube:
 
 if TYPE_CHECKING:
     _conforms: type[Kube] = FakeKube
+    _records: type[Recorder] = FakeKube
 
 
 @dataclass
 class FakeIndexes:
-    """kopf's three indexes, keyed as handlers.py keys them."""
+    """The operator's three indexes as plain dicts, keyed as the controller files them
+    (rerunnable.controller.kinds)."""
 
     rerunnable_jobs: FakeIndex = field(default_factory=dict)
     executions: FakeIndex = field(default_factory=dict)
     jobs: FakeIndex = field(default_factory=dict)
 
+    def by_kind(self) -> dict[Kind, FakeIndex]:
+        return {
+            Kind.RERUNNABLE_JOB: self.rerunnable_jobs,
+            Kind.EXECUTION: self.executions,
+            Kind.JOB: self.jobs,
+        }
+
     def store(self, clock: Callable[[], float]) -> Store:
-        return Store(self.rerunnable_jobs, self.executions, self.jobs, clock=clock)
+        return Store(self.by_kind(), clock=clock)
 
     def add(self, kind: str, body: Mapping[str, Any]) -> None:
         """Index one object as its watch event would (replacing an older version)."""
@@ -340,14 +346,14 @@ class FakeIndexes:
         """Catch up with everything `kube` holds, as the watch streams eventually do.
 
         With `store`, also tell it what the watch delivered, as the event handlers do.
-        `only` names the streams that catch up ("rjob", "execution", "job"); the others lag.
+        `only` names the streams that catch up (Kind values); the others lag.
         """
         streams = {
-            "rjob": (RERUNNABLE_JOB_KIND, self.rerunnable_jobs),
-            "execution": (EXECUTION_KIND, self.executions),
-            "job": (JOB_KIND, self.jobs),
+            Kind.RERUNNABLE_JOB: (RERUNNABLE_JOB_KIND, self.rerunnable_jobs),
+            Kind.EXECUTION: (EXECUTION_KIND, self.executions),
+            Kind.JOB: (JOB_KIND, self.jobs),
         }
-        chosen = set(streams) if only is None else set(only)
+        chosen = set(streams) if only is None else {Kind(k) for k in only}
         before = self._seen()
         for stream in chosen:
             streams[stream][1].clear()
@@ -365,14 +371,10 @@ class FakeIndexes:
             if stream in chosen and (stream, key, name) not in after:
                 store.observed(stream, key, name, version + 1, deleted=True)
 
-    def _seen(self) -> dict[tuple[str, Any, str], int]:
-        """(store kind, key, name) -> resourceVersion of everything indexed."""
+    def _seen(self) -> dict[tuple[Kind, Any, str], int]:
+        """(kind, key, name) -> resourceVersion of everything indexed."""
         seen = {}
-        for kind, index in (
-            ("rjob", self.rerunnable_jobs),
-            ("execution", self.executions),
-            ("job", self.jobs),
-        ):
+        for kind, index in self.by_kind().items():
             for key, versions in index.items():
                 for v in versions:
                     seen[(kind, key, v.name)] = v.resource_version

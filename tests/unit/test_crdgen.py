@@ -15,7 +15,7 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from rerunnable import crdgen
+from rerunnable.tools import crdgen
 
 REPO = Path(__file__).resolve().parents[2]
 RJOB = "rerunnablejobs.rerunnable.dev.yaml"
@@ -69,7 +69,9 @@ def test_committed_crds_are_generated_from_the_models(
     generated: dict[str, str], directory: str
 ) -> None:
     diff = crdgen.drift(generated, REPO / directory)
-    assert not diff, f"{directory} is out of date: run `python -m rerunnable.crdgen`\n{diff[:4000]}"
+    assert not diff, (
+        f"{directory} is out of date: run `python -m rerunnable.tools.crdgen`\n{diff[:4000]}"
+    )
 
 
 def test_generated_files_start_with_the_header(generated: dict[str, str]) -> None:

@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from rerunnable.index import KINDS, Index
-from rerunnable.store import Key, Versioned
+from rerunnable.controller.index import ObjectIndex, entry
+from rerunnable.controller.kinds import Key, Kind, Versioned
 
 A: Key = ("team-a", "backup")
 B: Key = ("team-a", "report")
@@ -15,12 +15,12 @@ def v(name: str, rv: int) -> Versioned[Any]:
     return Versioned(name, rv, f"{name}@{rv}")
 
 
-def shown(index: Index) -> dict[Key, dict[str, int]]:
+def shown(index: ObjectIndex) -> dict[Key, dict[str, int]]:
     return {key: {x.name: x.resource_version for x in index[key]} for key in index}
 
 
 def test_the_newest_version_wins_whatever_the_order() -> None:
-    index = Index()
+    index = ObjectIndex()
     index.put(A, v("backup-1", 5))
     index.put(A, v("backup-1", 3))  # a late, older event
     assert shown(index) == {A: {"backup-1": 5}}
@@ -29,7 +29,7 @@ def test_the_newest_version_wins_whatever_the_order() -> None:
 
 
 def test_an_object_that_moves_to_another_key_leaves_the_old_one() -> None:
-    index = Index()
+    index = ObjectIndex()
     index.put(A, v("job-1", 5))
     index.put(B, v("job-1", 6))  # its label now names another RerunnableJob
     assert shown(index) == {B: {"job-1": 6}}
@@ -37,7 +37,7 @@ def test_an_object_that_moves_to_another_key_leaves_the_old_one() -> None:
 
 
 def test_removal_empties_the_key() -> None:
-    index = Index()
+    index = ObjectIndex()
     index.put(A, v("backup-1", 5))
     index.put(A, v("backup-2", 6))
     index.remove("team-a", "backup-1", 8)
@@ -71,7 +71,7 @@ def test_the_start_up_list_and_the_watch(
     listed: list[tuple[Key, Versioned[Any]]],
     want: dict[Key, dict[str, int]],
 ) -> None:
-    index = Index()
+    index = ObjectIndex()
     for action, key, version in watched:
         if action == "put":
             index.put(key, version)
@@ -82,7 +82,7 @@ def test_the_start_up_list_and_the_watch(
 
 
 def test_after_the_list_a_deletion_is_not_remembered() -> None:
-    index = Index()
+    index = ObjectIndex()
     index.listed([])
     index.remove("team-a", "x", 6)
     index.put(A, v("x", 4))  # a new object (etcd revisions only grow: cannot happen, but harmless)
@@ -92,7 +92,7 @@ def test_after_the_list_a_deletion_is_not_remembered() -> None:
 CREATED = {"creationTimestamp": "2026-11-22T10:00:00Z"}
 BODIES = [
     (
-        "rjob",
+        Kind.RERUNNABLE_JOB,
         {
             "metadata": {
                 "namespace": "team-a",
@@ -105,7 +105,7 @@ BODIES = [
         ("team-a", "backup"),
     ),
     (
-        "execution",
+        Kind.EXECUTION,
         {
             "metadata": {
                 "namespace": "team-a",
@@ -118,7 +118,7 @@ BODIES = [
         ("team-a", "backup"),
     ),
     (
-        "job",
+        Kind.JOB,
         {
             "metadata": {
                 "namespace": "team-a",
@@ -134,9 +134,9 @@ BODIES = [
 
 @pytest.mark.parametrize(("kind", "body", "key"), BODIES, ids=[b[0] for b in BODIES])
 def test_each_kind_is_indexed_under_its_rerunnable_job(
-    kind: str, body: dict[str, Any], key: Key
+    kind: Kind, body: dict[str, Any], key: Key
 ) -> None:
-    got_key, version = KINDS[kind].entry(body)
+    got_key, version = entry(kind, body)
     assert got_key == key
     assert (version.name, version.resource_version) == (
         body["metadata"]["name"],

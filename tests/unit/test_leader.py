@@ -1,4 +1,4 @@
-"""Leader election (rerunnable.leader) against a fake Lease API that fails in every way.
+"""Leader election (rerunnable.controller.leader) against a fake Lease API that fails in every way.
 
 The scenarios run on a virtual-time event loop (looptime): when every task
 waits, time jumps to the next timer, so a 60-second outage takes
@@ -10,19 +10,19 @@ at a stale resourceVersion lose); each candidate reaches it through its own
 """
 
 import asyncio
+import json
 import ssl
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-import httpx2
 import looptime
 import pytest
-from lightkube import ApiError
-from lightkube.models.meta_v1 import Status
 
-from rerunnable.leader import Election, LeaderElector, LeaseRecord, decide, describe_error
-from rerunnable.metrics import Metrics
+from rerunnable.controller.leader import Election, LeaderElector, decide, describe_error
+from rerunnable.controller.metrics import Metrics
+from rerunnable.kube.errors import KubeError, from_answer, unavailable
+from rerunnable.kube.leases import LeaseRecord
 
 T = TypeVar("T")
 
@@ -44,8 +44,8 @@ def now() -> float:
     return asyncio.get_running_loop().time()
 
 
-def api_error(code: int) -> ApiError:
-    return ApiError(status=Status(code=code, message=f"HTTP {code}"))
+def api_error(code: int) -> KubeError:
+    return from_answer(code, json.dumps({"kind": "Status", "code": code, "message": "no"}))
 
 
 class Server:
@@ -161,11 +161,11 @@ ERRORS = cases(
             "ConnectionResetError",
         ),
         (
-            "httpx connect error",
-            httpx2.ConnectError("All connection attempts failed"),
-            "ConnectError",
+            "refused, as the transport says it",
+            unavailable(ConnectionRefusedError(111, "Connect call failed")),
+            "ConnectionRefusedError",
         ),
-        ("httpx read timeout", httpx2.ReadTimeout("timed out"), "ReadTimeout"),
+        ("timeout, as the transport says it", unavailable(TimeoutError()), "TimeoutError"),
         ("TLS error", ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER]"), "SSLError"),
         ("timeout", TimeoutError(), "Timeout"),
         ("500", api_error(500), "HTTP 500"),

@@ -8,12 +8,11 @@ import io
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
-from lightkube import Client
 
 from rerunnable.core.cron import parse_cron
 from rerunnable.core.naming import manual_execution_name
@@ -575,6 +574,8 @@ def ready_false(reason: str, generation: int = 1) -> dict[str, Any]:
 
 
 SKIPPED = {
+    "time": "2026-11-22T08:00:00Z",
+    "trigger": "Manual",
     "token": "t1",
     "reason": "ConcurrencyForbidden",
     "message": "manual run 't1' skipped: job-mabc still active (concurrencyPolicy Forbid)",
@@ -729,7 +730,7 @@ class ScriptedCluster(Cluster):
         executions: list[dict[str, Any] | Exception | None] | None = None,
         events: list[tuple[str, str]] | None = None,
     ) -> None:
-        super().__init__(cast(Client, None), "ns")
+        super().__init__("ns")
         self.rjobs = rjobs
         self.executions = executions or [None]
         self.events = events or []

@@ -1,4 +1,5 @@
-"""One pass over one RerunnableJob (rerunnable.reconciler), against an in-memory API server.
+"""One pass over one RerunnableJob (rerunnable.controller.reconciler), against an in-memory
+API server.
 
 Each test builds the world as the API server holds it (FakeKube) and as the
 watch streams have delivered it so far (FakeIndexes: `sync()` means the watch
@@ -25,16 +26,16 @@ from typing import Any
 import pytest
 
 from rerunnable.api.names import EXECUTION_KIND, RERUNNABLE_JOB_KIND
-from rerunnable.kube import (
+from rerunnable.controller.kinds import Key, Kind
+from rerunnable.controller.reconciler import Reconciler
+from rerunnable.controller.workqueue import WorkQueue
+from rerunnable.kube.errors import (
     AlreadyExistsError,
     InvalidError,
     KubeError,
     NotFoundError,
     UnavailableError,
 )
-from rerunnable.reconciler import Reconciler
-from rerunnable.store import Key
-from rerunnable.workqueue import WorkQueue
 from tests.unit.fakes import JOB_KIND, Call, FakeIndexes, FakeKube
 
 NOW = datetime(2026, 11, 22, 10, 17, 30, tzinfo=UTC)
@@ -258,7 +259,7 @@ class World:
         self.indexes = FakeIndexes()
         self.store = self.indexes.store(self.clock.seconds)
         self.queue = SpyQueue(self.clock)
-        self.reconciler = Reconciler(self.store, self.kube, self.queue, clock=self.clock)
+        self.reconciler = Reconciler(self.store, self.kube, self.kube, self.queue, clock=self.clock)
 
     def seed(self, kind: str, body: Mapping[str, Any], *, indexed: bool = True) -> dict[str, Any]:
         stored = self.kube.seed(kind, body)
@@ -464,7 +465,7 @@ def test_pass_that_sees_the_jobname_before_the_job_leaves_the_run_alone() -> Non
     world.seed(RERUNNABLE_JOB_KIND, rjob_body(token="t1"))
     world.reconcile()
     # The Execution's watch delivers jobName; the Job's ADDED event is still on its way.
-    world.indexes.sync(world.kube, world.store, only=["rjob", "execution"])
+    world.indexes.sync(world.kube, world.store, only=[Kind.RERUNNABLE_JOB, Kind.EXECUTION])
 
     world.reconcile()
 

@@ -1,4 +1,4 @@
-"""The store (rerunnable.store): kopf's indexes, plus the operator's own recent writes.
+"""The store (rerunnable.controller.store): kopf's indexes, plus the operator's own recent writes.
 
 docs/design.md, "The store": a watch lags the operator's writes, so each write
 is kept in an overlay that wins until the index holds a resourceVersion at least
@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from rerunnable.api.names import EXECUTION_KIND
+from rerunnable.controller.kinds import Key, Kind, Versioned
+from rerunnable.controller.store import OVERLAY_TTL, Store
 from rerunnable.core.state import ExecutionState, JobState, RerunnableJobState
-from rerunnable.store import OVERLAY_TTL, Key, Store, Versioned
 from tests.unit.fakes import FakeIndexes
 
 NS = "default"
@@ -99,7 +100,7 @@ def unindex_execution(indexes: FakeIndexes, name: str, key: Key = KEY) -> None:
 
 
 def wrote_execution(store: Store, name: str, rv: int, key: Key = KEY) -> None:
-    store.wrote("execution", key, Versioned(name, rv, execution(name, f"ours v{rv}", key)))
+    store.wrote(Kind.EXECUTION, key, Versioned(name, rv, execution(name, f"ours v{rv}", key)))
 
 
 def seen(store: Store, key: Key = KEY) -> dict[str, str | None]:
@@ -277,7 +278,7 @@ def test_overlay(case: str, steps: Sequence[Step]) -> None:
             case ("wrote", name, rv):
                 wrote_execution(store, name, rv)
             case ("deleted", name):
-                store.deleted("execution", KEY, name)
+                store.deleted(Kind.EXECUTION, KEY, name)
             case ("wait", seconds):
                 clock.now += seconds
             case ("sees", expected):
@@ -304,7 +305,7 @@ def test_writes_under_one_key_do_not_show_under_another(case: str, other: Key) -
     index_execution(indexes, "theirs", 6, key=other)
     wrote_execution(store, "ours", 7)
     wrote_execution(store, "shared-name", 8)
-    store.deleted("execution", KEY, "theirs")
+    store.deleted(Kind.EXECUTION, KEY, "theirs")
 
     assert seen(store, other) == {"shared-name": "index v5", "theirs": "index v6"}
     assert seen(store) == {"ours": "ours v7", "shared-name": "ours v8"}
@@ -315,8 +316,8 @@ def test_writes_of_one_kind_do_not_touch_another_kind_of_the_same_name() -> None
     indexes, store, _ = make()
     indexes.jobs[KEY] = [Versioned(RUN, 5, job(RUN, "index v5"))]
     index_execution(indexes, RUN, 4)
-    store.deleted("execution", KEY, RUN)
-    store.wrote("job", KEY, Versioned(RUN, 9, job(RUN, "ours v9")))
+    store.deleted(Kind.EXECUTION, KEY, RUN)
+    store.wrote(Kind.JOB, KEY, Versioned(RUN, 9, job(RUN, "ours v9")))
 
     assert seen(store) == {}
     assert {n: j.conditions[0].message for n, j in store.jobs(KEY).items()} == {RUN: "ours v9"}
@@ -326,7 +327,7 @@ def test_rerunnable_job_write_is_seen_until_the_index_catches_up() -> None:
     indexes, store, _ = make()
     indexes.rerunnable_jobs[KEY] = [Versioned("backup", 5, rjob(KEY, "old"))]
     indexes.rerunnable_jobs[OTHER_KEY] = [Versioned("report", 6, rjob(OTHER_KEY, "theirs"))]
-    store.wrote("rjob", KEY, Versioned("backup", 7, rjob(KEY, "ours")))
+    store.wrote(Kind.RERUNNABLE_JOB, KEY, Versioned("backup", 7, rjob(KEY, "ours")))
 
     def token(key: Key) -> str | None:
         found = store.rerunnable_job(key)
@@ -342,9 +343,9 @@ def test_deleted_after_the_index_confirmed_our_write_is_gone_without_a_read_betw
     index_execution(indexes, RUN, 5)
     wrote_execution(store, RUN, 7)
     index_execution(indexes, RUN, 7)  # the watch confirms our write...
-    store.observed("execution", KEY, RUN, 7, deleted=False)  # (as the event handler says)
+    store.observed(Kind.EXECUTION, KEY, RUN, 7, deleted=False)  # (as the event handler says)
     unindex_execution(indexes, RUN)  # ...then someone deletes the object; no pass read between
-    store.observed("execution", KEY, RUN, 8, deleted=True)
+    store.observed(Kind.EXECUTION, KEY, RUN, 8, deleted=True)
 
     assert seen(store) == {}
 
@@ -363,7 +364,7 @@ def test_the_watch_confirming_a_write_drops_its_overlay_entry(
 ) -> None:
     _, store, _ = make()
     wrote_execution(store, RUN, 7)
-    store.observed("execution", KEY, RUN, observed_version, deleted=deleted)
+    store.observed(Kind.EXECUTION, KEY, RUN, observed_version, deleted=deleted)
     # Nothing indexed: only the overlay can still show the object.
     assert (RUN in seen(store)) == still_overlaid, case
 
@@ -371,9 +372,9 @@ def test_the_watch_confirming_a_write_drops_its_overlay_entry(
 def test_a_tombstone_goes_with_the_deletion_event_only() -> None:
     indexes, store, _ = make()
     index_execution(indexes, RUN, 5)
-    store.deleted("execution", KEY, RUN)
-    store.observed("execution", KEY, RUN, 6, deleted=False)  # e.g. deletionTimestamp set
+    store.deleted(Kind.EXECUTION, KEY, RUN)
+    store.observed(Kind.EXECUTION, KEY, RUN, 6, deleted=False)  # e.g. deletionTimestamp set
     assert seen(store) == {}
-    store.observed("execution", KEY, RUN, 7, deleted=True)
+    store.observed(Kind.EXECUTION, KEY, RUN, 7, deleted=True)
     unindex_execution(indexes, RUN)
     assert seen(store) == {}

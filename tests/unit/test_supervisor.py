@@ -1,4 +1,4 @@
-"""Crash-only (rerunnable.supervisor): a supervised task that ends takes the process with it."""
+"""Crash-only (rerunnable.controller.supervisor): a task that ends takes the process with it."""
 
 import asyncio
 from collections.abc import Callable, Coroutine
@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from rerunnable.supervisor import EXIT_FAILED, KOPF_WATCHER_PREFIX, Supervisor
+from rerunnable.controller.supervisor import EXIT_FAILED, KOPF_WATCHER_PREFIX, Supervisor
 
 T = TypeVar("T")
 

@@ -1,4 +1,4 @@
-"""The work queue (rerunnable.workqueue): client-go's rules, and one heap of timers.
+"""The work queue (rerunnable.controller.workqueue): client-go's rules, and one heap of timers.
 
 A key is never processed by two workers at once; one added while it is processed
 runs exactly once more afterwards; one added many times while it waits runs once;
@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from rerunnable.workqueue import WorkQueue
+from rerunnable.controller.workqueue import WorkQueue
 
 T = TypeVar("T")
 SENTINEL = "sentinel"

@@ -29,6 +29,7 @@ __all__ = [
     "RerunnableJobStatus",
     "SkippedRun",
     "Trigger",
+    "parse_time",
     "rfc3339",
     "to_wire",
 ]
@@ -46,6 +47,18 @@ def _rules(*rules: tuple[str, str]) -> dict[str, Any]:
 def rfc3339(t: datetime) -> str:
     """`2026-11-22T03:00:00Z`: UTC, whole seconds, as Kubernetes writes times."""
     return t.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: object) -> datetime | None:
+    """A Kubernetes timestamp (`2026-11-22T08:03:04Z`) as an aware datetime; None if there is
+    none, or it is not one (the reverse of `rfc3339`)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _wire_value(value: Any) -> Any:

@@ -13,8 +13,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from rerunnable.api.names import ANNOTATION_REQUESTED_BY, ANNOTATION_REQUESTED_RUN, ANNOTATION_RUN
+from rerunnable.api.reasons import ReadyReason
 from rerunnable.api.v1alpha1 import RerunnableJobSpec
-from rerunnable.core.planner import InvalidSpecError, validate_schedule
+from rerunnable.core.schedule import InvalidSpecError, validate_schedule
 from rerunnable.core.state import validation_message
 
 __all__ = ["check_spec", "requester_stamp"]
@@ -25,7 +26,7 @@ def check_spec(raw_spec: Mapping[str, Any], *, namespace: str, name: str, now: d
     try:
         spec = RerunnableJobSpec.model_validate(raw_spec)
     except ValidationError as e:
-        raise InvalidSpecError("InvalidSpec", validation_message(e)) from e
+        raise InvalidSpecError(ReadyReason.INVALID_SPEC, validation_message(e)) from e
     validate_schedule(spec, hash_key=f"{namespace}/{name}", now=now)
 
 

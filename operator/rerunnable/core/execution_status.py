@@ -6,6 +6,7 @@ Execution is returned unchanged whatever happens to its Job afterwards.
 
 from datetime import datetime
 
+from rerunnable.api.reasons import RunReason
 from rerunnable.api.v1alpha1 import (
     TERMINAL_PHASES,
     Condition,
@@ -15,7 +16,7 @@ from rerunnable.api.v1alpha1 import (
 )
 from rerunnable.core.state import ExecutionState, JobState
 
-__all__ = ["follow_job", "interrupted", "rejected"]
+__all__ = ["follow_job", "interrupted", "queued", "rejected", "with_job"]
 
 
 def interrupted(
@@ -27,7 +28,21 @@ def interrupted(
 
 def rejected(status: ExecutionStatus, *, message: str, now: datetime) -> ExecutionStatus:
     """The status of a run whose Job the API server refused (its template is invalid)."""
-    return _finished(status, ExecutionPhase.FAILED, "JobRejected", message, now)
+    return _finished(status, ExecutionPhase.FAILED, RunReason.JOB_REJECTED, message, now)
+
+
+def queued() -> ExecutionStatus:
+    """The status of a run that waits for the active one to end (concurrencyPolicy Queue)."""
+    return ExecutionStatus(
+        phase=ExecutionPhase.PENDING,
+        reason=RunReason.QUEUED,
+        message="waits for the active run to end (concurrencyPolicy Queue)",
+    )
+
+
+def with_job(status: ExecutionStatus, job_name: str) -> ExecutionStatus:
+    """The status of a run once its Job exists: the Job is named, a waiting reason goes."""
+    return status.model_copy(update={"job_name": job_name, "reason": None, "message": None})
 
 
 def follow_job(
@@ -45,7 +60,7 @@ def follow_job(
         if status.job_name:
             return interrupted(
                 status,
-                reason="JobDeleted",
+                reason=RunReason.JOB_DELETED,
                 message=f"Job {status.job_name} was deleted before it finished",
                 now=now,
             )
@@ -64,7 +79,7 @@ def follow_job(
         return _finished(
             status,
             ExecutionPhase.SUCCEEDED,
-            complete.reason or "Completed",
+            complete.reason or RunReason.COMPLETED,
             complete.message or f"Job {job.name} completed",
             job.completion_time or now,
         )
@@ -72,14 +87,14 @@ def follow_job(
         return _finished(
             status,
             ExecutionPhase.FAILED,
-            failed.reason or "Failed",
+            failed.reason or RunReason.FAILED,
             failed.message or f"Job {job.name} failed",
             failed.last_transition_time or now,
         )
     if job.deleting:
         return interrupted(
             status,
-            reason="JobDeleted",
+            reason=RunReason.JOB_DELETED,
             message=f"Job {job.name} is being deleted before it finished",
             now=now,
         )
@@ -87,7 +102,7 @@ def follow_job(
         return status.model_copy(
             update={
                 "phase": ExecutionPhase.PENDING,
-                "reason": "JobSuspended",
+                "reason": RunReason.JOB_SUSPENDED,
                 "message": f"Job {job.name} is suspended",
             }
         )

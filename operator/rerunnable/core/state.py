@@ -19,6 +19,7 @@ from rerunnable.api.v1alpha1 import (
     ExecutionStatus,
     RerunnableJobSpec,
     RerunnableJobStatus,
+    parse_time,
 )
 
 __all__ = [
@@ -26,18 +27,10 @@ __all__ = [
     "JobCondition",
     "JobState",
     "RerunnableJobState",
-    "parse_time",
     "validation_message",
 ]
 
 Body = Mapping[str, Any]
-
-
-def parse_time(value: object) -> datetime | None:
-    """An RFC 3339 timestamp from the API server, as a tz-aware datetime."""
-    if not isinstance(value, str) or not value:
-        return None
-    return datetime.fromisoformat(value)
 
 
 def _meta(body: Body) -> Mapping[str, Any]:

@@ -1,84 +1,92 @@
-"""The plugin's access to the API server: kubeconfig like kubectl, and the few calls it makes.
+"""The plugin's access to the API server: kubeconfig as kubectl reads it, and the few calls
+the commands make.
 
-Every call returns plain dicts and turns API errors into PluginError with the
+`Cluster` is what the commands need; `ApiCluster` answers through the
+operator's own client (rerunnable.kube: the same kubeconfig merging and exec
+credential plugins), one call at a time on an event loop of its own. Every
+call returns plain dicts and turns API errors into PluginError with the
 server's message, so commands never show a traceback for an expected failure.
 """
 
-import os
-from collections.abc import Iterator, Mapping
+import asyncio
+from collections.abc import Coroutine, Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import httpx2
-import yaml
-from lightkube import ApiError, Client, KubeConfig
-from lightkube.core.exceptions import ConfigError
-from lightkube.resources.core_v1 import Event
-from lightkube.types import PatchType
-
-from rerunnable.api.names import EXECUTION_KIND, GROUP, LABEL_RERUNNABLE_JOB, VERSION
-from rerunnable.kube import ExecutionResource, RerunnableJobResource
+from rerunnable.api.names import LABEL_RERUNNABLE_JOB
+from rerunnable.kube import ConfigError, Credentials, KubeError, NotFoundError, load
+from rerunnable.kube.errors import UnavailableError
+from rerunnable.kube.resources import EVENTS, EXECUTIONS, RERUNNABLE_JOBS
+from rerunnable.kube.transport import MERGE_PATCH, Transport
 from rerunnable.plugin.errors import PluginError
 
-__all__ = ["Cluster", "TransientError", "connect"]
+__all__ = ["ApiCluster", "Cluster", "TransientError", "connect"]
 
 FIELD_MANAGER = "kubectl-rerun"
 
 Body = dict[str, Any]
-
-
-def _load_kubeconfig(path: str | None) -> KubeConfig:
-    """kubectl's order: --kubeconfig, $KUBECONFIG, ~/.kube/config, in-cluster service account.
-
-    Of a $KUBECONFIG list (a:b) the first existing file is used; kubectl would merge them.
-    """
-    if path:
-        return KubeConfig.from_file(path)
-    listed = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
-    for candidate in [*listed, str(Path("~/.kube/config").expanduser())]:
-        if Path(candidate).expanduser().is_file():
-            return KubeConfig.from_file(Path(candidate).expanduser())
-    try:
-        return KubeConfig.from_service_account()
-    except ConfigError:
-        raise PluginError(
-            "no kubeconfig found: pass --kubeconfig, set KUBECONFIG, or create ~/.kube/config"
-        ) from None
+T = TypeVar("T")
 
 
 class TransientError(Exception):
     """The API server could not answer now (connection lost, 429, 5xx): worth another try."""
 
 
-def _transient(e: Exception) -> bool:
-    if isinstance(e, httpx2.TransportError):
-        return True
-    return isinstance(e, ApiError) and (e.status.code == 429 or (e.status.code or 0) >= 500)
-
-
 class Cluster:
-    """A connected client and the namespace commands work in."""
+    """The calls the commands make, in the namespace they work in."""
 
-    def __init__(self, client: Client, namespace: str) -> None:
-        self.client = client
+    def __init__(self, namespace: str) -> None:
         self.namespace = namespace
 
-    def _not_found(self, e: ApiError, what: str) -> PluginError:
-        message = str(e.status.message or e)
-        if "could not find the requested resource" in message:
+    def get_rjob(self, name: str) -> Body:
+        raise NotImplementedError
+
+    def find_rjob(self, name: str) -> Body | None:
+        raise NotImplementedError
+
+    def find_execution(self, name: str) -> Body | None:
+        raise NotImplementedError
+
+    def executions_of(self, rjob: str) -> list[Body]:
+        raise NotImplementedError
+
+    def patch_rjob(self, name: str, patch: Mapping[str, Any]) -> Body:
+        """A JSON merge patch (RFC 7386: null removes a field)."""
+        raise NotImplementedError
+
+    def events_about_rjob(self, rjob: str) -> list[tuple[str, str]]:
+        """(reason, message) of the Events about RerunnableJob `rjob`; [] if unreadable."""
+        raise NotImplementedError
+
+    def look(self, rjob: str, execution: str) -> tuple[Body | None, Body | None]:
+        """The RerunnableJob, then the Execution (None: not found), read in this order.
+
+        Raises TransientError when the API server cannot answer now.
+        """
+        return self.find_rjob(rjob), self.find_execution(execution)
+
+
+class ApiCluster(Cluster):
+    def __init__(self, transport: Transport, namespace: str, runner: asyncio.Runner) -> None:
+        super().__init__(namespace)
+        self._transport = transport
+        self._runner = runner
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self._runner.run(coro)
+
+    def _not_found(self, e: NotFoundError, what: str) -> PluginError:
+        if "could not find the requested resource" in e.message:
             return PluginError(
-                f"{message} (are the Rerunnable CRDs installed? kubectl apply -f crds/)"
+                f"{e.message} (are the Rerunnable CRDs installed? kubectl apply -f crds/)"
             )
         return PluginError(f'{what} not found in namespace "{self.namespace}"')
 
     def get_rjob(self, name: str) -> Body:
         try:
-            return dict(self.client.get(RerunnableJobResource, name, namespace=self.namespace))
-        except ApiError as e:
-            if e.status.code == 404:
-                raise self._not_found(e, f'rerunnablejob "{name}"') from None
-            raise
+            return self._get(RERUNNABLE_JOBS.path(self.namespace, name))
+        except NotFoundError as e:
+            raise self._not_found(e, f'rerunnablejob "{name}"') from None
 
     def find_rjob(self, name: str) -> Body | None:
         try:
@@ -88,68 +96,56 @@ class Cluster:
 
     def find_execution(self, name: str) -> Body | None:
         try:
-            return dict(self.client.get(ExecutionResource, name, namespace=self.namespace))
-        except ApiError as e:
-            if e.status.code == 404:
-                return None
-            raise
+            return self._get(EXECUTIONS.path(self.namespace, name))
+        except NotFoundError:
+            return None
 
     def look(self, rjob: str, execution: str) -> tuple[Body | None, Body | None]:
-        """The RerunnableJob, then the Execution (None: not found), read in this order.
-
-        Raises TransientError when the API server cannot answer now.
-        """
         try:
-            return self.find_rjob(rjob), self.find_execution(execution)
-        except (ApiError, httpx2.TransportError) as e:
-            if _transient(e):
-                message = e.status.message if isinstance(e, ApiError) else str(e)
-                raise TransientError(message or type(e).__name__) from e
-            raise
+            return super().look(rjob, execution)
+        except UnavailableError as e:
+            raise TransientError(e.message or type(e).__name__) from e
 
     def executions_of(self, rjob: str) -> list[Body]:
-        items = self.client.list(
-            ExecutionResource, namespace=self.namespace, labels={LABEL_RERUNNABLE_JOB: rjob}
-        )
+        async def listed() -> list[Body]:
+            found = self._transport.list(
+                EXECUTIONS, self.namespace, labels=f"{LABEL_RERUNNABLE_JOB}={rjob}"
+            )
+            return [item async for item in found]
+
         result = []
-        for item in items:
-            body = dict(item)
-            meta = dict(body.get("metadata") or {})
-            meta.pop("managedFields", None)  # as kubectl get -o json|yaml
-            body["metadata"] = meta
-            body.setdefault("apiVersion", f"{GROUP}/{VERSION}")
-            body.setdefault("kind", EXECUTION_KIND)
+        for body in self._call(listed()):
+            body["metadata"].pop("managedFields", None)  # as kubectl get -o json|yaml
             result.append(body)
         return result
 
     def patch_rjob(self, name: str, patch: Mapping[str, Any]) -> Body:
-        """A JSON merge patch (RFC 7386: null removes a field)."""
         try:
-            patched = self.client.patch(
-                RerunnableJobResource,
-                name,
-                dict(patch),
-                namespace=self.namespace,
-                patch_type=PatchType.MERGE,
-                field_manager=FIELD_MANAGER,
+            return self._call(
+                self._transport.request(
+                    "PATCH",
+                    RERUNNABLE_JOBS.path(self.namespace, name),
+                    dict(patch),
+                    params={"fieldManager": FIELD_MANAGER},
+                    content_type=MERGE_PATCH,
+                )
             )
-        except ApiError as e:
-            if e.status.code == 404:
-                raise self._not_found(e, f'rerunnablejob "{name}"') from None
-            raise
-        return dict(patched)
+        except NotFoundError as e:
+            raise self._not_found(e, f'rerunnablejob "{name}"') from None
 
     def events_about_rjob(self, rjob: str) -> list[tuple[str, str]]:
-        """(reason, message) of the Events about RerunnableJob `rjob`; [] if they cannot be read."""
+        async def listed() -> list[tuple[str, str]]:
+            fields = f"involvedObject.name={rjob},involvedObject.kind=RerunnableJob"
+            found = self._transport.list(EVENTS, self.namespace, fields=fields)
+            return [(str(e.get("reason") or ""), str(e.get("message") or "")) async for e in found]
+
         try:
-            events = self.client.list(
-                Event,
-                namespace=self.namespace,
-                fields={"involvedObject.name": rjob, "involvedObject.kind": "RerunnableJob"},
-            )
-            return [(e.reason or "", e.message or "") for e in events]
-        except ApiError:
+            return self._call(listed())
+        except KubeError:
             return []
+
+    def _get(self, path: str) -> Body:
+        return self._call(self._transport.request("GET", path))
 
 
 @contextmanager
@@ -159,24 +155,18 @@ def connect(
     """A Cluster for the kubeconfig's context (or --context); namespace: given, the context's,
     else "default". API and connection errors inside become PluginError."""
     try:
-        config = _load_kubeconfig(kubeconfig).get(context_name=context)
+        config = load(kubeconfig, context=context)
     except ConfigError as e:
-        raise PluginError(f"kubeconfig: {e}") from None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError) as e:
-        detail = f"no {e}" if isinstance(e, KeyError) else str(e).splitlines()[0]
-        raise PluginError(f"kubeconfig {kubeconfig or ''} is not valid: {detail}") from None
-    if config is None:  # pragma: no cover - get() raises instead
-        raise PluginError("kubeconfig: no context")
-    chosen = namespace or config.namespace
-    try:
-        client = Client(config=config, namespace=chosen, field_manager=FIELD_MANAGER)
-    except ConfigError as e:
-        raise PluginError(f"kubeconfig: {e}") from None
-    try:
-        yield Cluster(client, chosen)
-    except ApiError as e:
-        raise PluginError(str(e.status.message or e)) from None
-    except httpx2.HTTPError as e:
-        raise PluginError(f"cannot reach the API server: {e}") from None
-    finally:
-        client.close()
+        raise PluginError(str(e)) from None
+    with asyncio.Runner() as runner:
+        transport = Transport(config, Credentials(config))
+        try:
+            yield ApiCluster(transport, namespace or config.namespace, runner)
+        except UnavailableError as e:
+            raise PluginError(f"cannot reach the API server: {e.message}") from None
+        except KubeError as e:
+            raise PluginError(e.message) from None
+        except ConfigError as e:
+            raise PluginError(str(e)) from None
+        finally:
+            runner.run(transport.close())

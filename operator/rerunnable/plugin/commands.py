@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, TextIO
 
 from rerunnable.api.names import ANNOTATION_RUN
-from rerunnable.api.v1alpha1 import rfc3339
+from rerunnable.api.v1alpha1 import parse_time, rfc3339
 from rerunnable.core.naming import manual_execution_name
 from rerunnable.plugin.cluster import Cluster, TransientError
 from rerunnable.plugin.errors import PluginError
@@ -29,7 +29,7 @@ from rerunnable.plugin.follow import (
     token_handled,
 )
 from rerunnable.plugin.history import history_table, newest_first
-from rerunnable.plugin.output import NONE, dump, parse_time, short_duration
+from rerunnable.plugin.output import NONE, dump, short_duration
 from rerunnable.plugin.parsing import parse_until
 from rerunnable.plugin.upcoming import upcoming_json, upcoming_runs, upcoming_text
 

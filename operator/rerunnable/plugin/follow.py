@@ -7,14 +7,20 @@ together really mean the Execution is gone), hands both to `assess`, and
 prints a `progress_line` whenever the `Snapshot` changes.
 """
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from rerunnable.api.v1alpha1 import TERMINAL_PHASES, ExecutionPhase
-from rerunnable.plugin.output import parse_time, short_duration
+from rerunnable.api.reasons import ConditionType, ReadyReason
+from rerunnable.api.v1alpha1 import (
+    TERMINAL_PHASES,
+    ExecutionPhase,
+    ExecutionStatus,
+    RerunnableJobStatus,
+)
+from rerunnable.core.messages import read_finished_event, without_held_token
+from rerunnable.plugin.output import read_status, short_duration
 
 __all__ = [
     "EXIT_FAILED",
@@ -35,16 +41,8 @@ EXIT_FAILED = 1  # the run failed or was interrupted, was refused, or the comman
 EXIT_TIMEOUT = 2  # --timeout passed before the run finished
 
 # Ready=False with these reasons holds a new token until the spec is fixed; a rejected Job
-# template (InvalidJobTemplate) does not: the run is created and its Job refused again.
-_NOT_HOLDING = frozenset({"InvalidJobTemplate"})
-
-_HELD_TOKEN = re.compile(r" \(manual run .* starts once this is fixed\)$")
-
-_FINISH_EVENTS = {
-    "RunSucceeded": ExecutionPhase.SUCCEEDED.value,
-    "RunFailed": ExecutionPhase.FAILED.value,
-    "RunInterrupted": ExecutionPhase.INTERRUPTED.value,
-}
+# template does not: the run is created and its Job refused again.
+_NOT_HOLDING = frozenset({ReadyReason.INVALID_JOB_TEMPLATE})
 
 
 def exit_code_for_phase(phase: str) -> int:
@@ -56,9 +54,13 @@ def exit_code_for_phase(phase: str) -> int:
     raise ValueError(f"phase {phase!r} is not terminal")
 
 
-def _section(obj: Mapping[str, Any] | None, key: str) -> Mapping[str, Any]:
-    value = (obj or {}).get(key)
+def _metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    value = obj.get("metadata")
     return value if isinstance(value, Mapping) else {}
+
+
+def _rjob_status(rjob: Mapping[str, Any]) -> RerunnableJobStatus:
+    return read_status(RerunnableJobStatus, rjob, "rerunnablejob")
 
 
 @dataclass(frozen=True)
@@ -74,23 +76,19 @@ class Snapshot:
 
     @classmethod
     def of(cls, execution: Mapping[str, Any]) -> "Snapshot":
-        status = _section(execution, "status")
-        progress = status.get("progress")
-        counts = None
-        if isinstance(progress, Mapping):
-            counts = (
-                int(progress.get("succeeded", 0)),
-                int(progress.get("failed", 0)),
-                int(progress.get("active", 0)),
-                int(progress.get("total", 1)),
-            )
+        status = read_status(ExecutionStatus, execution, "execution")
+        progress = status.progress
         return cls(
-            phase=str(status.get("phase") or ExecutionPhase.PENDING.value),
-            reason=status.get("reason") or None,
-            message=status.get("message") or None,
-            progress=counts,
-            start_time=parse_time(status.get("startTime")),
-            completion_time=parse_time(status.get("completionTime")),
+            phase=status.phase.value,
+            reason=status.reason or None,
+            message=status.message or None,
+            progress=(
+                (progress.succeeded, progress.failed, progress.active, progress.total)
+                if progress is not None
+                else None
+            ),
+            start_time=status.start_time,
+            completion_time=status.completion_time,
         )
 
     @property
@@ -139,34 +137,34 @@ def refusal(rjob: Mapping[str, Any], token: str) -> str | None:
     - the token is not handled yet and the spec (of this generation) is invalid: it waits
       until the object is fixed; the Ready condition's message says what is wrong.
     """
-    status = _section(rjob, "status")
-    name = _section(rjob, "metadata").get("name", "")
-    skipped = status.get("lastSkipped")
-    if status.get("lastRunToken") == token:
-        if isinstance(skipped, Mapping) and skipped.get("token") == token:
-            reason, message = skipped.get("reason", ""), skipped.get("message", "")
-            return f"rerunnablejob/{name} did not start the run ({reason}): {message}"
+    status = _rjob_status(rjob)
+    name = _metadata(rjob).get("name", "")
+    skipped = status.last_skipped
+    if status.last_run_token == token:
+        if skipped is not None and skipped.token == token:
+            return (
+                f"rerunnablejob/{name} did not start the run ({skipped.reason}): {skipped.message}"
+            )
         return None
-    generation = _section(rjob, "metadata").get("generation")
-    for condition in status.get("conditions") or []:
+    generation = _metadata(rjob).get("generation")
+    for condition in status.conditions:
         if (
-            isinstance(condition, Mapping)
-            and condition.get("type") == "Ready"
-            and condition.get("status") == "False"
-            and condition.get("reason") not in _NOT_HOLDING
-            and condition.get("observedGeneration") in (None, generation)
+            condition.type == ConditionType.READY
+            and condition.status == "False"
+            and condition.reason not in _NOT_HOLDING
+            and condition.observed_generation in (None, generation)
         ):
             # The operator names a token it holds; it may be an older one than ours.
-            message = _HELD_TOKEN.sub("", str(condition.get("message", "")))
             return (
-                f"rerunnablejob/{name} is not ready ({condition.get('reason')}): {message};"
-                f" run {token!r} starts once the object is fixed"
+                f"rerunnablejob/{name} is not ready ({condition.reason}): "
+                f"{without_held_token(condition.message)}; run {token!r} starts once the object "
+                "is fixed"
             )
     return None
 
 
 def token_handled(rjob: Mapping[str, Any], token: str) -> bool:
-    return _section(rjob, "status").get("lastRunToken") == token
+    return _rjob_status(rjob).last_run_token == token
 
 
 @dataclass(frozen=True)
@@ -219,8 +217,8 @@ def assess(
 
 def outcome_from_events(events: Iterable[tuple[str, str]], execution_name: str) -> str | None:
     """The final phase of a pruned Execution, from the operator's (reason, message) Events."""
-    prefix = f"Execution {execution_name} "
     for reason, message in events:
-        if reason in _FINISH_EVENTS and message.startswith(prefix):
-            return _FINISH_EVENTS[reason]
+        phase = read_finished_event(reason, message, execution_name)
+        if phase is not None:
+            return phase.value
     return None

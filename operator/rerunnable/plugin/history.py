@@ -4,7 +4,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from rerunnable.plugin.output import NONE, human_age, parse_time, render_table, short_duration
+from rerunnable.api.v1alpha1 import ExecutionStatus, parse_time
+from rerunnable.plugin.output import NONE, human_age, read_status, render_table, short_duration
 
 __all__ = ["HEADERS", "history_row", "history_table", "newest_first"]
 
@@ -40,33 +41,27 @@ def newest_first(executions: Iterable[Mapping[str, Any]]) -> list[Mapping[str, A
     return sorted(executions, key=key, reverse=True)
 
 
-def _ago(value: Any, now: datetime) -> str:
-    moment = parse_time(value)
+def _ago(moment: datetime | None, now: datetime) -> str:
     return human_age(now - moment) if moment else NONE
 
 
 def history_row(execution: Mapping[str, Any], now: datetime) -> list[str]:
     meta = _section(execution, "metadata")
     spec = _section(execution, "spec")
-    status = _section(execution, "status")
-    started = parse_time(status.get("startTime"))
-    completed = parse_time(status.get("completionTime"))
+    status = read_status(ExecutionStatus, execution, "execution")
+    started, completed = status.start_time, status.completion_time
     duration = NONE if started is None else short_duration((completed or now) - started)
-    progress = status.get("progress")
-    if isinstance(progress, Mapping):
-        progress_text = f"{progress.get('succeeded', 0)}/{progress.get('total', 1)}"
-    else:
-        progress_text = NONE
+    progress = status.progress
     return [
         str(meta.get("name", NONE)),
         str(spec.get("trigger") or NONE),
         str(spec.get("requestedBy") or NONE),
-        str(status.get("phase") or "Pending"),
-        _ago(spec.get("scheduledTime"), now),
-        _ago(status.get("startTime"), now),
+        status.phase.value,
+        _ago(parse_time(spec.get("scheduledTime")), now),
+        _ago(started, now),
         duration,
-        progress_text,
-        str(status.get("reason") or NONE),
+        f"{progress.succeeded}/{progress.total}" if progress is not None else NONE,
+        status.reason or NONE,
     ]
 
 

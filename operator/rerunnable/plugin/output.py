@@ -1,17 +1,22 @@
 """Text for people (aligned tables, kubectl-style ages) and for programs (JSON, YAML)."""
 
 import json
-from collections.abc import Sequence
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
+
+from rerunnable.plugin.errors import PluginError
+
+M = TypeVar("M", bound=BaseModel)
 
 __all__ = [
     "NONE",
     "dump",
     "human_age",
-    "parse_time",
+    "read_status",
     "render_table",
     "short_duration",
 ]
@@ -88,12 +93,14 @@ def dump(obj: Any, fmt: str) -> str:
     raise ValueError(f"unknown output format {fmt!r}")
 
 
-def parse_time(value: Any) -> datetime | None:
-    """A Kubernetes timestamp (`2026-11-22T08:03:04Z`) as an aware datetime; None if absent."""
-    if not isinstance(value, str) or not value:
-        return None
+def read_status(model: type[M], obj: Mapping[str, Any], kind: str) -> M:
+    """An object's status through the API's own model; PluginError naming what is wrong."""
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
+        return model.model_validate(obj.get("status") or {})
+    except ValidationError as e:
+        name = (obj.get("metadata") or {}).get("name", "")
+        first = e.errors()[0]
+        where = ".".join(str(part) for part in ("status", *first["loc"]))
+        raise PluginError(
+            f"{kind}/{name} has a status this kubectl rerun cannot read: {where}: {first['msg']}"
+        ) from None

@@ -1,29 +1,25 @@
 """`kubectl rerun next`: upcoming fire times, computed locally from the spec (pure).
 
-The schedules are validated and read exactly as the operator reads them
-(`rerunnable.core.planner.validate_schedule`: the same time zone rules, the
-same `H` values for the hash key "namespace/name"), and all of them merge
-into one sequence. Suspension is applied as the planner applies it:
-`suspend: true` means no scheduled runs at all, and `suspendUntil` in the
-future means the first run is the first slot at or after it.
+The schedules are validated and read, and the times computed, by the very
+functions the operator uses (`rerunnable.core.schedule`): the same time zone
+rules, the same `H` values for the hash key "namespace/name", the same rule for
+a suspension (`suspend: true`: no scheduled runs at all; `suspendUntil` in the
+future: the first run is the first slot at or after it).
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from rerunnable.api.v1alpha1 import RerunnableJobSpec, rfc3339
-from rerunnable.core.cron import next_fire_time
-from rerunnable.core.planner import InvalidSpecError, validate_schedule
+from rerunnable.core.schedule import InvalidSpecError, upcoming_times, validate_schedule
 from rerunnable.plugin.errors import PluginError
 from rerunnable.plugin.output import human_age, render_table
 
 __all__ = ["Upcoming", "format_local", "upcoming_json", "upcoming_runs", "upcoming_text"]
-
-_INSTANT = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -54,18 +50,8 @@ def upcoming_runs(rjob: Mapping[str, Any], *, count: int, now: datetime) -> Upco
         schedule = validate_schedule(spec, hash_key=f"{namespace}/{name}", now=now)
     except InvalidSpecError as e:  # str(e) names the field
         raise PluginError(f"rerunnablejob/{name}: {e}") from None
-    tz = schedule.time_zone
     suspend_until = spec.suspend_until if spec.suspend_until and spec.suspend_until > now else None
-    times: list[datetime] = []
-    if schedule.crons and not spec.suspend:
-        # A slot at exactly suspendUntil runs ("no scheduled runs *before* this time").
-        after = suspend_until - _INSTANT if suspend_until else now
-        while len(times) < count:
-            moment = next_fire_time(schedule.crons, after, tz)
-            if moment is None:
-                break
-            times.append(moment)
-            after = moment
+    times = upcoming_times(schedule, spec, now, count=count)
     return Upcoming(
         name=name,
         namespace=namespace,

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from rerunnable.core.admission import check_spec, requester_stamp
-from rerunnable.core.planner import InvalidSpecError
+from rerunnable.core.schedule import InvalidSpecError
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 TEMPLATE = {"spec": {"template": {"spec": {"restartPolicy": "Never", "containers": []}}}}

@@ -12,64 +12,26 @@ one, and a deletion seen during the listing is remembered (with its
 resourceVersion) so that the list cannot bring the object back.
 """
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from rerunnable.api.names import LABEL_EXECUTION, LABEL_RERUNNABLE_JOB
-from rerunnable.core.state import ExecutionState, JobState, RerunnableJobState
-from rerunnable.store import Key, Versioned, resource_version
+from rerunnable.controller.kinds import FILING, Key, Kind, Versioned, resource_version
 
-__all__ = ["JOB_LABEL_KEYS", "KINDS", "Index", "Kind"]
-
-# The Jobs indexed (watched and listed): those of Executions, carrying both labels.
-JOB_LABEL_KEYS = (LABEL_EXECUTION, LABEL_RERUNNABLE_JOB)
+__all__ = ["Indexes", "ObjectIndex", "entry"]
 
 Body = Mapping[str, Any]
 _Id = tuple[str, str]  # (namespace, name) of the indexed object itself
 
 
-@dataclass(frozen=True)
-class Kind:
-    """How objects of one kind are indexed: under which RerunnableJob, as what state."""
-
-    name: str
-    key_of: Callable[[Body], Key]
-    state_of: Callable[[Body], Any]
-
-    def entry(self, body: Body) -> tuple[Key, Versioned[Any]]:
-        meta = body.get("metadata") or {}
-        version = Versioned(str(meta.get("name", "")), resource_version(body), self.state_of(body))
-        return self.key_of(body), version
+def entry(kind: Kind, body: Body) -> tuple[Key, Versioned[Any]]:
+    """Where an object of `kind` is filed, and its parsed state with its resourceVersion."""
+    filing = FILING[kind]
+    meta = body.get("metadata") or {}
+    version = Versioned(str(meta.get("name", "")), resource_version(body), filing.state_of(body))
+    return filing.key_of(body), version
 
 
-def _meta(body: Body) -> Mapping[str, Any]:
-    meta: Mapping[str, Any] = body.get("metadata") or {}
-    return meta
-
-
-def _own_key(body: Body) -> Key:
-    return str(_meta(body).get("namespace", "")), str(_meta(body).get("name", ""))
-
-
-def _execution_key(body: Body) -> Key:
-    spec = body.get("spec") or {}
-    return str(_meta(body).get("namespace", "")), str(spec.get("rerunnableJob", ""))
-
-
-def _job_key(body: Body) -> Key:
-    labels = _meta(body).get("labels") or {}
-    return str(_meta(body).get("namespace", "")), str(labels.get(LABEL_RERUNNABLE_JOB, ""))
-
-
-KINDS = {
-    "rjob": Kind("rjob", _own_key, RerunnableJobState.from_body),
-    "execution": Kind("execution", _execution_key, ExecutionState.from_body),
-    "job": Kind("job", _job_key, JobState.from_body),
-}
-
-
-class Index(Mapping[Key, Iterable[Versioned[Any]]]):
+class ObjectIndex(Mapping[Key, Iterable[Versioned[Any]]]):
     """RerunnableJob key -> the versions of the objects indexed under it."""
 
     def __init__(self) -> None:
@@ -129,3 +91,19 @@ class Index(Mapping[Key, Iterable[Versioned[Any]]]):
         versions.pop(object_id[1], None)
         if not versions:
             del self._by_key[key]
+
+
+class Indexes(Mapping[Kind, ObjectIndex]):
+    """One ObjectIndex per watched kind."""
+
+    def __init__(self) -> None:
+        self._by_kind = {kind: ObjectIndex() for kind in Kind}
+
+    def __getitem__(self, kind: Kind) -> ObjectIndex:
+        return self._by_kind[kind]
+
+    def __iter__(self) -> Iterator[Kind]:
+        return iter(self._by_kind)
+
+    def __len__(self) -> int:
+        return len(self._by_kind)

@@ -14,33 +14,18 @@ resourceVersion at least as new) or the entry expires.
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
+from rerunnable.controller.kinds import Key, Kind, Versioned
 from rerunnable.core.state import ExecutionState, JobState, RerunnableJobState
 
-__all__ = ["OVERLAY_TTL", "Key", "Store", "Versioned", "resource_version"]
-
-T = TypeVar("T")
-Key = tuple[str, str]  # (namespace, RerunnableJob name)
+__all__ = ["OVERLAY_TTL", "IndexView", "Store"]
 
 # An overlay entry the watch never confirmed (the object was deleted meanwhile) goes after this.
 OVERLAY_TTL = 120.0
 
-
-@dataclass(frozen=True)
-class Versioned(Generic[T]):
-    name: str
-    resource_version: int
-    obj: T
-
-
-def resource_version(body: Mapping[str, Any]) -> int:
-    """resourceVersion as a number: etcd revisions, which only grow."""
-    value = (body.get("metadata") or {}).get("resourceVersion") or 0
-    return int(value)
-
-
-Index = Mapping[Key, Iterable[Versioned[Any]]]
+# What the store reads of one kind's index: the versions filed under each RerunnableJob.
+IndexView = Mapping[Key, Iterable[Versioned[Any]]]
 
 
 @dataclass
@@ -52,37 +37,33 @@ class _Entry:
 
 class Store:
     def __init__(
-        self,
-        rerunnable_jobs: Index,
-        executions: Index,
-        jobs: Index,
-        clock: Callable[[], float] = time.monotonic,
+        self, indexes: Mapping[Kind, IndexView], clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._indexes = {"rjob": rerunnable_jobs, "execution": executions, "job": jobs}
+        self._indexes = indexes
         self._clock = clock
-        self._overlay: dict[tuple[str, str, str], _Entry] = {}
-        self._by_key: dict[tuple[str, Key], set[str]] = {}
+        self._overlay: dict[tuple[Kind, str, str], _Entry] = {}
+        self._by_key: dict[tuple[Kind, Key], set[str]] = {}
 
     def rerunnable_job(self, key: Key) -> RerunnableJobState | None:
-        found: RerunnableJobState | None = self._merged("rjob", key).get(key[1])
+        found: RerunnableJobState | None = self._merged(Kind.RERUNNABLE_JOB, key).get(key[1])
         return found
 
     def executions(self, key: Key) -> list[ExecutionState]:
-        return list(self._merged("execution", key).values())
+        return list(self._merged(Kind.EXECUTION, key).values())
 
     def jobs(self, key: Key) -> dict[str, JobState]:
-        return self._merged("job", key)
+        return self._merged(Kind.JOB, key)
 
-    def wrote(self, kind: str, key: Key, version: Versioned[Any]) -> None:
+    def wrote(self, kind: Kind, key: Key, version: Versioned[Any]) -> None:
         """Remember an object as the operator just wrote it."""
         self._put(kind, key, version.name, version)
 
-    def deleted(self, kind: str, key: Key, name: str) -> None:
+    def deleted(self, kind: Kind, key: Key, name: str) -> None:
         """Remember that the operator just deleted an object."""
         self._put(kind, key, name, None)
 
     def observed(
-        self, kind: str, key: Key, name: str, resource_version: int, *, deleted: bool
+        self, kind: Kind, key: Key, name: str, resource_version: int, *, deleted: bool
     ) -> None:
         """The watch delivered this version of an object, or its deletion.
 
@@ -101,7 +82,7 @@ class Store:
         if superseded:
             self._drop(kind, key, name)
 
-    def _drop(self, kind: str, key: Key, name: str) -> None:
+    def _drop(self, kind: Kind, key: Key, name: str) -> None:
         del self._overlay[(kind, key[0], name)]
         names = self._by_key.get((kind, key))
         if names is not None:
@@ -109,12 +90,12 @@ class Store:
             if not names:
                 del self._by_key[(kind, key)]
 
-    def _put(self, kind: str, key: Key, name: str, version: Versioned[Any] | None) -> None:
+    def _put(self, kind: Kind, key: Key, name: str, version: Versioned[Any] | None) -> None:
         entry_key = (kind, key[0], name)
         self._overlay[entry_key] = _Entry(key, version, self._clock() + OVERLAY_TTL)
         self._by_key.setdefault((kind, key), set()).add(name)
 
-    def _merged(self, kind: str, key: Key) -> dict[str, Any]:
+    def _merged(self, kind: Kind, key: Key) -> dict[str, Any]:
         index = self._indexes[kind]
         found: dict[str, Versioned[Any]] = {}
         if key in index:

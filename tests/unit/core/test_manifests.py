@@ -1,4 +1,4 @@
-"""The Job of a run (rerunnable.core.jobs.build_job).
+"""The Job of a run (rerunnable.core.manifests.build_job).
 
 DESIGN.md §1: every Job carries the three rerunnable.dev labels, every scheduled
 Job the scheduled-time annotation (RFC 3339), and it is owned by its Execution.
@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from rerunnable.api.v1alpha1 import JobTemplate, Trigger
-from rerunnable.core.jobs import build_job, run_labels
+from rerunnable.core.manifests import build_job, run_labels
 from tests.unit.core.builders import TEMPLATE
 
 EXECUTION = "backup-29922377"

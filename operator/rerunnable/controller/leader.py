@@ -31,19 +31,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
-from lightkube import ApiError, AsyncClient
-from lightkube.models.coordination_v1 import LeaseSpec
-from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.coordination_v1 import Lease
-
-from rerunnable.metrics import Metrics
+from rerunnable.controller.metrics import Metrics
+from rerunnable.kube.errors import KubeError
+from rerunnable.kube.leases import LeaseRecord
 
 __all__ = [
     "Election",
     "LeaderElector",
     "LeaseApi",
     "LeaseRecord",
-    "LightkubeLeases",
     "decide",
     "default_identity",
     "describe_error",
@@ -57,18 +53,6 @@ RELEASE_TIMEOUT = 2.0  # seconds a clean shutdown waits to hand the Lease over
 def default_identity() -> str:
     """POD_NAME in a cluster, else host and process: unique among the replicas."""
     return os.environ.get("POD_NAME") or f"{socket.gethostname()}_{os.getpid()}"
-
-
-@dataclass(frozen=True)
-class LeaseRecord:
-    """What the election reads and writes of a Lease; `version` is its resourceVersion."""
-
-    holder: str | None
-    duration: int
-    transitions: int = 0
-    acquire_time: datetime | None = None
-    renew_time: datetime | None = None
-    version: str | None = None
 
 
 class LeaseApi(Protocol):
@@ -101,11 +85,11 @@ def decide(record: LeaseRecord | None, me: str, observed_at: float, now: float) 
 
 
 def describe_error(error: BaseException) -> str:
-    """A short label for a failed attempt: `HTTP 503`, `Timeout`, `ConnectError`."""
-    status = getattr(error, "status", None)
-    code = getattr(status, "code", None)
-    if isinstance(code, int):
-        return f"HTTP {code}"
+    """A short label for a failed attempt: `HTTP 503`, `Timeout`, `ClientConnectorError`."""
+    if isinstance(error, KubeError):
+        if error.code:
+            return f"HTTP {error.code}"
+        return error.message.split(":")[0]  # the connection error's type (errors.unavailable)
     if isinstance(error, TimeoutError):
         return "Timeout"
     return type(error).__name__
@@ -275,53 +259,3 @@ class LeaderElector:
         else:
             wanted = replace(record, duration=e.lease_duration, renew_time=now)
         return await self._leases.write(wanted)
-
-
-class LightkubeLeases:
-    """`LeaseApi` for one Lease, over lightkube's client."""
-
-    def __init__(self, client: AsyncClient, namespace: str, name: str) -> None:
-        self._client = client
-        self._namespace = namespace
-        self._name = name
-
-    async def read(self) -> LeaseRecord | None:
-        try:
-            lease = await self._client.get(Lease, self._name, namespace=self._namespace)
-        except ApiError as error:
-            if error.status.code == 404:
-                return None
-            raise
-        spec = lease.spec or LeaseSpec()
-        return LeaseRecord(
-            holder=spec.holderIdentity,
-            duration=spec.leaseDurationSeconds or 0,
-            transitions=spec.leaseTransitions or 0,
-            acquire_time=spec.acquireTime,
-            renew_time=spec.renewTime,
-            version=lease.metadata.resourceVersion if lease.metadata else None,
-        )
-
-    async def write(self, record: LeaseRecord) -> bool:
-        lease = Lease(
-            metadata=ObjectMeta(
-                name=self._name, namespace=self._namespace, resourceVersion=record.version
-            ),
-            spec=LeaseSpec(
-                holderIdentity=record.holder,
-                leaseDurationSeconds=record.duration,
-                leaseTransitions=record.transitions,
-                acquireTime=record.acquire_time,
-                renewTime=record.renew_time,
-            ),
-        )
-        try:
-            if record.version is None:
-                await self._client.create(lease)
-            else:
-                await self._client.replace(lease)
-        except ApiError as error:
-            if error.status.code == 409:  # another candidate wrote first: it wins this round
-                return False
-            raise
-        return True

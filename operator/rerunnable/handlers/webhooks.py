@@ -18,7 +18,7 @@ import kopf
 
 from rerunnable.api.names import GROUP, RERUNNABLE_JOB_PLURAL, VERSION
 from rerunnable.core.admission import check_spec, requester_stamp
-from rerunnable.core.planner import InvalidSpecError
+from rerunnable.core.schedule import InvalidSpecError
 
 __all__ = ["WebhookOptions"]
 

@@ -1,0 +1,64 @@
+"""Condition types and reasons, Event reasons, and Execution reasons: one definition each.
+
+The operator writes them and `kubectl rerun` (and users' alerts) read them, so
+both sides import them from here. They are StrEnums: they compare equal to the
+strings stored in the API objects.
+"""
+
+from enum import StrEnum
+
+__all__ = ["ConditionType", "EventReason", "ReadyReason", "RunReason", "SuspendedReason"]
+
+
+class ConditionType(StrEnum):
+    READY = "Ready"
+    SUSPENDED = "Suspended"
+
+
+class ReadyReason(StrEnum):
+    """Why a RerunnableJob is Ready or not (status.conditions[Ready].reason)."""
+
+    READY = "Ready"
+    INVALID_SPEC = "InvalidSpec"
+    INVALID_SCHEDULE = "InvalidSchedule"
+    INVALID_TIME_ZONE = "InvalidTimeZone"
+    # The API server refused the Job of this generation's newest run: the template is wrong.
+    # Unlike the others it does not hold a new manual token back (its run is made, and fails).
+    INVALID_JOB_TEMPLATE = "InvalidJobTemplate"
+
+
+class SuspendedReason(StrEnum):
+    SUSPENDED = "Suspended"  # spec.suspend
+    SUSPENDED_UNTIL = "SuspendedUntil"  # spec.suspendUntil in the future
+    NOT_SUSPENDED = "NotSuspended"
+
+
+class RunReason(StrEnum):
+    """Why a run is where it is (Execution status.reason), or why one was not started
+    (RerunnableJob status.lastSkipped.reason). Ended Jobs add the Job controller's own
+    reasons (e.g. BackoffLimitExceeded)."""
+
+    QUEUED = "Queued"
+    JOB_SUSPENDED = "JobSuspended"
+    JOB_DELETED = "JobDeleted"
+    JOB_REJECTED = "JobRejected"
+    REPLACED = "Replaced"
+    SUPERSEDED = "Superseded"
+    CONCURRENCY_FORBIDDEN = "ConcurrencyForbidden"
+    QUEUE_FULL = "QueueFull"
+    MISSED_SCHEDULE = "MissedSchedule"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+
+
+class EventReason(StrEnum):
+    """Reasons of the Events the operator posts about a RerunnableJob."""
+
+    RUN_STARTED = "RunStarted"
+    RUN_QUEUED = "RunQueued"
+    RUN_SKIPPED = "RunSkipped"
+    RUN_SUCCEEDED = "RunSucceeded"
+    RUN_FAILED = "RunFailed"
+    RUN_INTERRUPTED = "RunInterrupted"
+    MISSED_SCHEDULE = "MissedSchedule"
+    NAME_CONFLICT = "NameConflict"

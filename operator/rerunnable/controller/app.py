@@ -1,0 +1,141 @@
+"""The operator process's parts, built and owned in one place.
+
+    kopf watch events ──observe──► indexes ◄── one LIST per kind at start (listing)
+                                      │ + overlay of our own writes (store)
+                                      ▼
+              WorkQueue ──key──► Reconciler: plan (core) → apply (kube)
+                 ▲  one heap of timers        │
+                 └──────── wake_at ───────────┘
+
+`start` runs the lists, the election and, once leading, the timers and the
+workers, all under the supervisor (a task that ends ends the process).
+"""
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rerunnable.controller.index import Indexes, entry
+from rerunnable.controller.kinds import Kind
+from rerunnable.controller.leader import Election, LeaderElector
+from rerunnable.controller.listing import list_into
+from rerunnable.controller.metrics import Metrics
+from rerunnable.controller.reconciler import Reconciler
+from rerunnable.controller.store import Store
+from rerunnable.controller.supervisor import Supervisor
+from rerunnable.controller.workqueue import WorkQueue
+from rerunnable.kube.client import KubeClient
+from rerunnable.kube.config import ClusterConfig
+from rerunnable.kube.credentials import Credentials
+from rerunnable.kube.events import EventRecorder
+from rerunnable.kube.leases import Leases
+from rerunnable.kube.transport import Transport
+
+__all__ = ["RELIST", "WORKERS", "Operator", "Options"]
+
+logger = logging.getLogger(__name__)
+
+WORKERS = 16
+RELIST = 5  # seconds between attempts at the start-up lists
+
+
+@dataclass(frozen=True)
+class Options:
+    namespaces: Sequence[str]  # empty: all
+    identity: str  # this replica, in the Lease and in its Events
+    election: Election | None  # None: no leader election, this replica works
+
+
+class Operator:
+    def __init__(
+        self,
+        options: Options,
+        cluster: ClusterConfig,
+        *,
+        metrics: Metrics | None = None,
+        supervisor: Supervisor | None = None,
+    ) -> None:
+        self.options = options
+        self.metrics = metrics if metrics is not None else Metrics()
+        self.supervisor = supervisor if supervisor is not None else Supervisor()
+        self.credentials = Credentials(cluster)
+        self.transport = Transport(cluster, self.credentials)
+        self.indexes = Indexes()
+        self.store = Store(self.indexes)
+        self.queue: WorkQueue[tuple[str, str]] = WorkQueue()
+        self.reconciler = Reconciler(
+            self.store,
+            KubeClient(self.transport),
+            EventRecorder(self.transport, instance=options.identity),
+            self.queue,
+            metrics=self.metrics,
+        )
+        self.elector = (
+            LeaderElector(
+                Leases(self.transport, options.election.namespace, options.election.name),
+                options.election,
+                self.metrics,
+            )
+            if options.election is not None
+            else None
+        )
+        self._listed = asyncio.Event()
+
+    def observe(self, kind: Kind, event_type: str | None, body: Mapping[str, Any]) -> None:
+        """A watch event: the index and the store learn of it, its RerunnableJob is queued."""
+        key, version = entry(kind, body)
+        deleted = event_type == "DELETED"
+        if deleted:
+            self.indexes[kind].remove(key[0], version.name, version.resource_version)
+        else:
+            self.indexes[kind].put(key, version)
+        self.store.observed(kind, key, version.name, version.resource_version, deleted=deleted)
+        self.queue.add(key)
+
+    async def start(self) -> None:
+        """List, elect, and work once leading; every task under the supervisor."""
+        supervise = self.supervisor.spawn
+        supervise(self.supervisor.adopt_kopf_watchers(), name="kopf-watchers")
+        supervise(self._list_world(), name="list")
+        if self.elector is None:
+            self.metrics.leader.set(1)
+            supervise(self._work(), name="work")
+            return
+        supervise(
+            self.elector.run(self._lead, lambda: self.supervisor.fail("leadership lost")),
+            name="elector",
+        )
+
+    async def stop(self) -> None:
+        await self.supervisor.stop()
+        if self.elector is not None:
+            await self.elector.release()
+        await self.transport.close()
+
+    async def _lead(self) -> None:
+        self.supervisor.spawn(self._work(), name="work")
+
+    async def _list_world(self) -> None:
+        while True:
+            try:
+                keys = await list_into(self.transport, self.indexes, self.options.namespaces)
+                break
+            except Exception as e:  # the API server restarting, say: no work without the lists
+                logger.error("cannot list the watched objects (retrying in %ss): %s", RELIST, e)
+                await asyncio.sleep(RELIST)
+        for key in keys:
+            self.queue.add(key)
+        logger.info("listed %d RerunnableJobs with their Executions and Jobs", len(keys))
+        self._listed.set()
+        await asyncio.Event().wait()  # done, but supervised like the others: it never ends
+
+    async def _work(self) -> None:
+        await self._listed.wait()  # no pass before every RerunnableJob, Execution and Job is known
+        self.supervisor.spawn(self.queue.run_timers(), name="timers")
+        for i in range(WORKERS):
+            self.supervisor.spawn(
+                self.queue.run_worker(self.reconciler.reconcile), name=f"worker-{i}"
+            )
+        await asyncio.Event().wait()

@@ -1,0 +1,254 @@
+"""One pass over one RerunnableJob: read the store, plan, apply the plan.
+
+Every decision is the planner's (rerunnable.core.planner); this module writes
+what the plan says, in an order that makes a crash at any instant harmless:
+Executions before their Jobs (every Job has its Execution), a Job before its
+Execution's `jobName` (a recorded name means the Job existed), and the
+RerunnableJob's status last (a slot or token counts as handled only once its
+Execution exists; a pass that repeats a create gets AlreadyExists).
+
+A plan is applied in two phases. Runs first: Executions follow their Jobs, runs
+are interrupted, created and started. Bookkeeping second: each started run's
+`jobName`, the pruning, the RerunnableJob's status. When other keys wait (many
+runs due at once), a plan that starts runs leaves its bookkeeping to a later
+pass, which plans it again from the store: every due Job comes before any status.
+"""
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from rerunnable.api.reasons import EventReason
+from rerunnable.api.v1alpha1 import ExecutionPhase, ExecutionStatus, Trigger, to_wire
+from rerunnable.controller.faults import crash_point
+from rerunnable.controller.kinds import Key, Kind, Versioned, resource_version
+from rerunnable.controller.metrics import Metrics
+from rerunnable.controller.store import Store
+from rerunnable.controller.workqueue import WorkQueue
+from rerunnable.core import manifests
+from rerunnable.core.execution_status import with_job
+from rerunnable.core.planner import Event, NewExecution, Plan, plan
+from rerunnable.core.planner.following import refused
+from rerunnable.core.state import ExecutionState, JobState, RerunnableJobState
+from rerunnable.kube.client import Kube
+from rerunnable.kube.errors import (
+    AlreadyExistsError,
+    InvalidError,
+    KubeError,
+    NameConflictError,
+    NotFoundError,
+    UnavailableError,
+)
+from rerunnable.kube.events import Recorder
+
+__all__ = ["MAX_BACKOFF", "UNAVAILABLE_BACKOFF", "Reconciler"]
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF = 300.0
+# The API server away (a restart, an outage) is no fault of the object: come back soon after.
+UNAVAILABLE_BACKOFF = 10.0
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Reconciler:
+    def __init__(
+        self,
+        store: Store,
+        kube: Kube,
+        events: Recorder,
+        queue: WorkQueue[Key],
+        clock: Callable[[], datetime] = _utcnow,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._store = store
+        self._kube = kube
+        self._events = events
+        self._queue = queue
+        self._clock = clock
+        self._metrics = metrics if metrics is not None else Metrics()
+        self._failures: dict[Key, int] = {}
+
+    async def reconcile(self, key: Key) -> None:
+        """One pass: plan, apply; on failure the key comes back with exponential backoff."""
+        try:
+            with self._metrics.reconcile_duration.time():
+                await self._pass(key)
+        except Exception as e:
+            await self._retry_later(key, e)
+        else:
+            self._failures.pop(key, None)
+
+    async def _pass(self, key: Key) -> None:
+        rjob = self._store.rerunnable_job(key)
+        if rjob is None:
+            self._queue.forget(key)
+            self._metrics.set_active(key, 0)
+            return
+        executions = {e.name: e for e in self._store.executions(key)}
+        p = plan(rjob, executions.values(), self._store.jobs(key), self._clock())
+        started = await self._runs(key, rjob, executions, p)
+        if p.starts_runs and self._queue.waiting:
+            self._queue.add(key)  # bookkeeping not run now: a later pass plans it again
+        else:
+            await self._bookkeeping(key, rjob, p, started)
+        for event in p.events:
+            self._post(rjob, event)
+        for phase in p.finished:
+            self._metrics.runs_finished.labels(phase.value).inc()
+        self._metrics.set_active(key, p.status.active_count)
+        if p.wake_at is not None:
+            self._queue.add_after(key, (p.wake_at - self._clock()).total_seconds())
+
+    async def _retry_later(self, key: Key, e: Exception) -> None:
+        self._metrics.reconcile_errors.labels(type(e).__name__).inc()
+        failures = self._failures.get(key, 0) + 1
+        self._failures[key] = failures
+        cap = UNAVAILABLE_BACKOFF if isinstance(e, UnavailableError) else MAX_BACKOFF
+        delay = min(2.0 ** (failures - 1), cap)
+        expected = isinstance(e, KubeError)
+        logger.log(
+            logging.WARNING if expected else logging.ERROR,
+            "reconcile of %s/%s failed (retry in %.0fs): %s",
+            *key,
+            delay,
+            e,
+            exc_info=not expected,
+        )
+        self._queue.add_after(key, delay)
+        rjob = self._store.rerunnable_job(key)
+        if isinstance(e, NameConflictError) and failures == 1 and rjob is not None:
+            # Said once per streak of failures, where the user looks.
+            reason, message = EventReason.NAME_CONFLICT, f"{e.message}; retrying"
+            self._post(rjob, Event("Warning", reason, message))
+
+    # -- phase 1: runs ------------------------------------------------------------------------
+
+    async def _runs(
+        self,
+        key: Key,
+        rjob: RerunnableJobState,
+        executions: dict[str, ExecutionState],
+        p: Plan,
+    ) -> list[ExecutionState]:
+        """Executions follow their Jobs; runs are interrupted, created, started. Returns the
+        runs whose Job now exists (recording that is bookkeeping)."""
+        for name, status in p.execution_updates.items():
+            await self._write_status(key, name, status)
+        for interrupt in p.interrupts:
+            await self._write_status(key, interrupt.execution, interrupt.status)
+            await _ignore_missing(self._kube.delete_job(key[0], interrupt.execution))
+        started = []
+        for new in p.creates:
+            execution = await self._create_execution(key, rjob, new)
+            queued = new.queued_status(execution.status)
+            if queued is not None:
+                await self._write_status(key, new.name, queued)
+            if new.starts_job(execution.status) and await self._create_job(key, rjob, execution):
+                started.append(execution)
+        for name in p.starts:
+            waiting = executions.get(name)
+            if waiting is not None and await self._create_job(key, rjob, waiting):
+                started.append(waiting)
+        return started
+
+    async def _create_execution(
+        self, key: Key, rjob: RerunnableJobState, new: NewExecution
+    ) -> ExecutionState:
+        try:
+            created = await self._kube.create_execution(rjob.namespace, dict(new.manifest))
+        except AlreadyExistsError:
+            created = await self._kube.get_execution(rjob.namespace, new.name)
+        execution = ExecutionState.from_body(created)
+        if execution.owner_uid != rjob.uid:
+            message = manifests.owner_mismatch("Execution", new.name, execution.owner_uid)
+            raise NameConflictError(409, "AlreadyExists", message)
+        self._remember(Kind.EXECUTION, key, new.name, created, execution)
+        crash_point("after-execution-created")
+        return execution
+
+    async def _create_job(
+        self, key: Key, rjob: RerunnableJobState, execution: ExecutionState
+    ) -> bool:
+        """Create the Job of `execution`; False if the API server refused it (the run failed)."""
+        manifest = manifests.run_job(rjob, execution)
+        if manifest is None:
+            return False
+        try:
+            job = await self._kube.create_job(rjob.namespace, manifest)
+            self._count_start(execution)
+        except AlreadyExistsError:
+            job = await self._kube.get_job(rjob.namespace, execution.name)
+        except InvalidError as e:
+            status, event = refused(execution, e.message, self._clock())
+            await self._write_status(key, execution.name, status)
+            self._post(rjob, event)
+            self._metrics.runs_finished.labels(ExecutionPhase.FAILED.value).inc()
+            return False
+        found = JobState.from_body(job)
+        if found.owner_uid != execution.uid:
+            message = manifests.owner_mismatch("Job", execution.name, found.owner_uid)
+            raise NameConflictError(409, "AlreadyExists", message)
+        # Seen by the next pass even before the Job watch delivers it: a run whose
+        # status names its Job but whose Job is unseen would end Interrupted.
+        self._remember(Kind.JOB, key, execution.name, job, found)
+        crash_point("after-job-created")
+        return True
+
+    # -- phase 2: bookkeeping ------------------------------------------------------------------
+
+    async def _bookkeeping(
+        self, key: Key, rjob: RerunnableJobState, p: Plan, started: list[ExecutionState]
+    ) -> None:
+        """Started runs name their Job; the history limits prune; the status goes last."""
+        for execution in started:
+            await self._write_status(
+                key, execution.name, with_job(execution.status, execution.name)
+            )
+        for name in p.deletes:
+            await _ignore_missing(self._kube.delete_execution(rjob.namespace, name))
+            self._store.deleted(Kind.EXECUTION, key, name)
+        if p.status == rjob.status:
+            return
+        if p.creates:
+            crash_point("before-status-written")
+        body = await self._kube.patch_rerunnable_job_status(
+            rjob.namespace, rjob.name, to_wire(p.status)
+        )
+        self._remember(
+            Kind.RERUNNABLE_JOB, key, rjob.name, body, RerunnableJobState.from_body(body)
+        )
+
+    # -- the writes' plumbing --------------------------------------------------------------------
+
+    async def _write_status(self, key: Key, name: str, status: ExecutionStatus) -> None:
+        try:
+            body = await self._kube.patch_execution_status(key[0], name, to_wire(status))
+        except NotFoundError:
+            self._store.deleted(Kind.EXECUTION, key, name)
+            return
+        self._remember(Kind.EXECUTION, key, name, body, ExecutionState.from_body(body))
+
+    def _remember(self, kind: Kind, key: Key, name: str, body: dict[str, Any], obj: Any) -> None:
+        self._store.wrote(kind, key, Versioned(name, resource_version(body), obj))
+
+    def _post(self, rjob: RerunnableJobState, event: Event) -> None:
+        regarding = manifests.object_ref(rjob)
+        self._events.post(regarding, event.type, event.reason, event.message, self._clock())
+
+    def _count_start(self, execution: ExecutionState) -> None:
+        trigger = execution.spec.trigger
+        self._metrics.runs_started.labels(trigger.value).inc()
+        slot = execution.spec.scheduled_time
+        if trigger == Trigger.SCHEDULE and slot is not None:
+            self._metrics.schedule_lag.observe((self._clock() - slot).total_seconds())
+
+
+async def _ignore_missing(call: Awaitable[None]) -> None:
+    with contextlib.suppress(NotFoundError):
+        await call

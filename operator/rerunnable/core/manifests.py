@@ -1,0 +1,142 @@
+"""The objects a run is made of: its Execution and its Job, named, labelled and owned.
+
+A Job is never patched after creation; what it runs is fixed here, at the
+moment the run starts, from the template the run copied.
+"""
+
+import copy
+from typing import Any
+
+from rerunnable.api.names import (
+    ANNOTATION_SCHEDULED_TIME,
+    EXECUTION_KIND,
+    GROUP,
+    LABEL_EXECUTION,
+    LABEL_RERUNNABLE_JOB,
+    LABEL_TRIGGER,
+    RERUNNABLE_JOB_KIND,
+    VERSION,
+)
+from rerunnable.api.v1alpha1 import ExecutionSpec, JobTemplate, Trigger, rfc3339, to_wire
+from rerunnable.core.state import ExecutionState, RerunnableJobState
+
+__all__ = [
+    "build_job",
+    "controller_ref",
+    "execution_manifest",
+    "object_ref",
+    "owner_mismatch",
+    "run_job",
+    "run_labels",
+]
+
+API_VERSION = f"{GROUP}/{VERSION}"
+
+
+def run_labels(rerunnable_job: str, execution: str, trigger: Trigger) -> dict[str, str]:
+    """The labels every Execution and Job of a run carries."""
+    return {
+        LABEL_RERUNNABLE_JOB: rerunnable_job,
+        LABEL_EXECUTION: execution,
+        LABEL_TRIGGER: trigger.value,
+    }
+
+
+def controller_ref(kind: str, name: str, uid: str) -> dict[str, Any]:
+    """An ownerReference to a rerunnable.dev object that controls the owned one: deleting the
+    owner deletes it (the garbage collector), and the owner waits for it to go."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": kind,
+        "name": name,
+        "uid": uid,
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def object_ref(rjob: RerunnableJobState) -> dict[str, str]:
+    """The RerunnableJob as an Event's involvedObject."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": RERUNNABLE_JOB_KIND,
+        "namespace": rjob.namespace,
+        "name": rjob.name,
+        "uid": rjob.uid,
+    }
+
+
+def execution_manifest(rjob: RerunnableJobState, name: str, spec: ExecutionSpec) -> dict[str, Any]:
+    """The Execution of one run, owned by its RerunnableJob."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": EXECUTION_KIND,
+        "metadata": {
+            "name": name,
+            "namespace": rjob.namespace,
+            "labels": run_labels(rjob.name, name, spec.trigger),
+            "ownerReferences": [controller_ref(RERUNNABLE_JOB_KIND, rjob.name, rjob.uid)],
+        },
+        "spec": to_wire(spec),
+    }
+
+
+def run_job(rjob: RerunnableJobState, execution: ExecutionState) -> dict[str, Any] | None:
+    """The Job of `execution`: from the template it copied when queued, else the job's current
+    one (it starts now). None if there is no template to make it from."""
+    template = execution.spec.job_template or (rjob.spec.job_template if rjob.spec else None)
+    if template is None:
+        return None
+    return build_job(
+        template=template,
+        namespace=rjob.namespace,
+        rerunnable_job=rjob.name,
+        execution=execution.name,
+        execution_uid=execution.uid,
+        trigger=execution.spec.trigger,
+        scheduled_time=execution.spec.scheduled_time,
+    )
+
+
+def build_job(
+    *,
+    template: JobTemplate,
+    namespace: str,
+    rerunnable_job: str,
+    execution: str,
+    execution_uid: str,
+    trigger: Trigger,
+    scheduled_time: Any,
+) -> dict[str, Any]:
+    """The batch/v1 Job manifest of one run, owned by its Execution."""
+    labels = {**((template.metadata and template.metadata.labels) or {})}
+    labels.update(run_labels(rerunnable_job, execution, trigger))
+    annotations: dict[str, str] = {**((template.metadata and template.metadata.annotations) or {})}
+    if scheduled_time is not None:
+        annotations[ANNOTATION_SCHEDULED_TIME] = rfc3339(scheduled_time)
+
+    spec = copy.deepcopy(template.spec)
+    # The run's labels on its pods too, so `kubectl logs -l rerunnable.dev/execution=...` works.
+    pod_template = spec.setdefault("template", {})
+    pod_metadata = pod_template.setdefault("metadata", {})
+    pod_metadata["labels"] = {
+        **(pod_metadata.get("labels") or {}),
+        **run_labels(rerunnable_job, execution, trigger),
+    }
+    metadata: dict[str, Any] = {
+        "name": execution,
+        "namespace": namespace,
+        "labels": labels,
+        "ownerReferences": [controller_ref(EXECUTION_KIND, execution, execution_uid)],
+    }
+    if annotations:
+        metadata["annotations"] = annotations
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": spec}
+
+
+def owner_mismatch(kind: str, name: str, found_owner: str | None) -> str:
+    """Why a deterministic name cannot be used: an object of another owner holds it."""
+    return (
+        f"{kind} {name} exists but belongs to another owner (uid {found_owner}); "
+        "it must be deleted first"
+    )

@@ -1,0 +1,102 @@
+"""The planner: one RerunnableJob, its Executions, their Jobs and `now` in; a `Plan` out.
+
+`plan` reads as the reconcile does, in numbered steps, one module each:
+
+1. validate the spec (`validation`): an invalid object gets no new runs;
+2. let every Execution follow its Job, ending Interrupted if the Job is gone (`following`);
+3. find what is due (`due`): schedule slots, with suspension and the missed-run
+   policy, and a new manual token;
+4. start waiting Executions whose turn has come (`concurrency`);
+5. apply the concurrency policy to what is due now (`concurrency`);
+6. prune finished Executions beyond the history limits (`history`);
+7. rebuild the status, and say when to look again (`status`).
+
+Nothing here reads the clock or talks to the API server. The shell applies
+the plan in the order of its fields and writes the status last, so a crash at
+any point leaves a state from which the next pass makes the same decisions
+(the deterministic names turn a repeated create into AlreadyExists).
+"""
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from rerunnable.api.v1alpha1 import TERMINAL_PHASES, ExecutionPhase
+from rerunnable.core.planner import concurrency, due, following, history, status, validation
+from rerunnable.core.planner.due import MAX_MISSED_RUNS, SKIP_GRACE
+from rerunnable.core.planner.model import Event, Interrupt, NewExecution, Plan
+from rerunnable.core.planner.status import RECENT_EXECUTIONS
+from rerunnable.core.planner.working import Pass
+from rerunnable.core.schedule import InvalidSpecError
+from rerunnable.core.state import ExecutionState, JobState, RerunnableJobState
+
+__all__ = [
+    "MAX_MISSED_RUNS",
+    "RECENT_EXECUTIONS",
+    "SKIP_GRACE",
+    "Event",
+    "Interrupt",
+    "NewExecution",
+    "Plan",
+    "plan",
+]
+
+
+def plan(
+    rjob: RerunnableJobState,
+    executions: Iterable[ExecutionState],
+    jobs: Mapping[str, JobState],
+    now: datetime,
+) -> Plan:
+    """Decide everything one pass over `rjob` does. See the module docstring."""
+    mine = {e.name: e for e in executions if e.owner_uid == rjob.uid and not e.deleting}
+    p = Pass.begin(rjob, mine, set(jobs), now)
+
+    # 1. Validate. An invalid object's Executions still follow their Jobs.
+    checked = validation.validate(rjob, now)
+    schedule = None if isinstance(checked, InvalidSpecError) else checked
+    invalid = checked if isinstance(checked, InvalidSpecError) else None
+
+    # 2. Executions follow their Jobs.
+    following.follow_jobs(p, jobs)
+
+    # 3. What is due.
+    found = due.nothing_due(rjob) if schedule is None else due.find_due(rjob, schedule, now)
+    if (missed := found.missed_event()) is not None:
+        p.skipped = found.missed
+        p.events.append(missed)
+
+    if schedule is not None and rjob.spec is not None:
+        # 4. Waiting Executions whose turn has come, before anything new queues behind them.
+        concurrency.start_waiting(p, rjob.spec.concurrency_policy)
+        # 5. The concurrency policy over what is due now.
+        concurrency.admit(p, rjob.spec.concurrency_policy, found)
+
+    # 6. History limits.
+    deletes = history.prune(p, rjob.spec) if rjob.spec is not None else []
+
+    # 7. Status.
+    new_status = status.build_status(
+        p, found, schedule=schedule, invalid=invalid, deleted=set(deletes)
+    )
+    return Plan(
+        execution_updates=p.updates,
+        interrupts=tuple(p.interrupts),
+        creates=tuple(p.creates),
+        starts=tuple(p.starts),
+        deletes=tuple(deletes),
+        status=new_status,
+        events=tuple(p.events),
+        wake_at=found.wake_at,
+        finished=_finished(mine, p),
+    )
+
+
+def _finished(before: Mapping[str, ExecutionState], p: Pass) -> tuple[ExecutionPhase, ...]:
+    """The phases of the runs that end in this plan (they were active before it)."""
+    return tuple(
+        s.phase
+        for n, s in p.statuses.items()
+        if s.phase in TERMINAL_PHASES
+        and n in before
+        and before[n].status.phase not in TERMINAL_PHASES
+    )

@@ -1,0 +1,174 @@
+"""Steps 4 and 5: the concurrency policy. Waiting runs whose turn has come start; what is due
+now becomes new Executions, is skipped, or replaces what runs, as the policy says."""
+
+from datetime import datetime
+
+from rerunnable.api.reasons import EventReason, RunReason
+from rerunnable.api.v1alpha1 import (
+    ConcurrencyPolicy,
+    ExecutionSpec,
+    ExecutionStatus,
+    Trigger,
+    rfc3339,
+)
+from rerunnable.core.execution_status import interrupted
+from rerunnable.core.manifests import execution_manifest
+from rerunnable.core.naming import manual_execution_name, scheduled_execution_name
+from rerunnable.core.planner.due import Due
+from rerunnable.core.planner.model import Event, Interrupt, NewExecution
+from rerunnable.core.planner.working import Pass
+from rerunnable.core.state import ExecutionState, RerunnableJobState
+
+__all__ = ["admit", "new_execution", "start_waiting"]
+
+
+def start_waiting(p: Pass, policy: ConcurrencyPolicy) -> None:
+    """Step 4: create the Jobs of Executions that have none yet, as the policy allows.
+
+    They are queued runs, or runs whose Job was not created because the
+    operator stopped between the two creates.
+    """
+    for name in p.waiting():
+        if name in {c.name for c in p.creates}:
+            continue
+        if policy != ConcurrencyPolicy.ALLOW and p.running():
+            return
+        p.starts.append(name)
+        p.has_job[name] = True
+        p.events.append(
+            Event("Normal", EventReason.RUN_STARTED, f"Started queued Execution {name}")
+        )
+
+
+def admit(p: Pass, policy: ConcurrencyPolicy, due: Due) -> None:
+    """Step 5: turn what is due into new Executions, as the policy allows; record what is
+    skipped."""
+    rjob = p.rjob
+    candidates = [
+        new_execution(rjob, scheduled_execution_name(rjob.name, t), trigger, slot=t)
+        for t, trigger in due.slots
+    ]
+    if due.token is not None:
+        candidates.append(
+            new_execution(
+                rjob,
+                manual_execution_name(rjob.name, due.token),
+                Trigger.MANUAL,
+                token=due.token,
+                requested_by=rjob.requested_by,
+            )
+        )
+    # A name that exists already was handled by an earlier pass.
+    candidates = [c for c in candidates if c.name not in p.executions]
+
+    if policy == ConcurrencyPolicy.REPLACE and len(candidates) > 1:
+        for c in candidates[:-1]:
+            _skip(p, c, RunReason.SUPERSEDED, f"superseded by {candidates[-1].name}")
+        candidates = candidates[-1:]
+
+    for c in candidates:
+        active = p.active()
+        if policy == ConcurrencyPolicy.ALLOW or not active:
+            _create(p, c)
+        elif policy == ConcurrencyPolicy.FORBID:
+            why = f"{', '.join(active)} still active (concurrencyPolicy Forbid)"
+            _skip(p, c, RunReason.CONCURRENCY_FORBIDDEN, why)
+        elif policy == ConcurrencyPolicy.REPLACE:
+            for name in active:
+                _interrupt(p, name, f"replaced by {c.name} (concurrencyPolicy Replace)")
+            _create(p, c)
+        elif not p.waiting():
+            _create(
+                p,
+                new_execution(
+                    rjob,
+                    c.name,
+                    c.trigger,
+                    slot=c.scheduled_time,
+                    token=c.token,
+                    requested_by=c.requested_by,
+                    queued=True,
+                ),
+            )
+        else:
+            why = f"{p.waiting()[0]} is already queued (concurrencyPolicy Queue)"
+            _skip(p, c, RunReason.QUEUE_FULL, why)
+
+
+def new_execution(
+    rjob: RerunnableJobState,
+    name: str,
+    trigger: Trigger,
+    *,
+    slot: datetime | None = None,
+    token: str | None = None,
+    requested_by: str | None = None,
+    queued: bool = False,
+) -> NewExecution:
+    """A run to create, with its Execution's spec and manifest.
+
+    A queued run keeps its own copy of the jobTemplate: its Job is made from it
+    when it starts, so edits made while it waits do not change it.
+    """
+    spec = ExecutionSpec(
+        rerunnable_job=rjob.name,
+        trigger=trigger,
+        scheduled_time=slot,
+        token=token,
+        requested_by=requested_by,
+        template_generation=rjob.generation,
+        job_template=rjob.spec.job_template if queued and rjob.spec else None,
+    )
+    return NewExecution(
+        name=name,
+        trigger=trigger,
+        scheduled_time=slot,
+        token=token,
+        spec=spec,
+        manifest=execution_manifest(rjob, name, spec),
+        queued=queued,
+        requested_by=requested_by,
+    )
+
+
+def _describe(c: NewExecution) -> str:
+    if c.trigger == Trigger.MANUAL:
+        by = f" requested by {c.requested_by}" if c.requested_by else ""
+        return f"manual run {c.token!r}{by}"
+    assert c.scheduled_time is not None
+    kind = "scheduled" if c.trigger == Trigger.SCHEDULE else c.trigger.value.lower()
+    return f"{kind} run for {rfc3339(c.scheduled_time)}"
+
+
+def _skip(p: Pass, c: NewExecution, reason: str, why: str) -> None:
+    p.skip(c.trigger, c.scheduled_time, c.token, reason, f"{_describe(c)} skipped: {why}")
+
+
+def _create(p: Pass, c: NewExecution) -> None:
+    p.creates.append(c)
+    # Seen as an Execution by the rest of this pass: active, with a Job unless queued.
+    p.statuses[c.name] = ExecutionStatus()
+    p.has_job[c.name] = not c.queued
+    p.executions[c.name] = ExecutionState(
+        name=c.name,
+        uid="",
+        created=p.now,
+        owner_uid=p.rjob.uid,
+        spec=c.spec,
+        status=ExecutionStatus(),
+        deleting=False,
+    )
+    reason, verb = (
+        (EventReason.RUN_QUEUED, "Queued") if c.queued else (EventReason.RUN_STARTED, "Started")
+    )
+    p.events.append(Event("Normal", reason, f"{verb} Execution {c.name}: {_describe(c)}"))
+
+
+def _interrupt(p: Pass, name: str, message: str) -> None:
+    status = interrupted(p.statuses[name], reason=RunReason.REPLACED, message=message, now=p.now)
+    p.statuses[name] = status
+    if name in p.starts:
+        # Its Job was about to be created in this very pass: it never gets one.
+        p.starts.remove(name)
+    p.interrupts.append(Interrupt(name, status))
+    p.events.append(Event("Warning", EventReason.RUN_INTERRUPTED, f"Execution {name} {message}"))

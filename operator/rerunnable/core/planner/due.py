@@ -1,0 +1,183 @@
+"""Step 3: what is due now. Schedule slots (with suspension and the missed-run policy), a new
+manual token, and what the status will say about them, as one frozen value: `Due`."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from rerunnable.api.reasons import ConditionType, EventReason, RunReason, SuspendedReason
+from rerunnable.api.v1alpha1 import MissedRunPolicy, RerunnableJobSpec, SkippedRun, Trigger, rfc3339
+from rerunnable.core.cron import fire_times_between
+from rerunnable.core.planner.model import Event
+from rerunnable.core.schedule import INSTANT, ValidSchedule, upcoming_times
+from rerunnable.core.state import RerunnableJobState
+
+__all__ = ["MAX_MISSED_RUNS", "SKIP_GRACE", "Due", "find_due", "nothing_due"]
+
+# missedRunPolicy All starts at most this many missed slots (the latest ones).
+MAX_MISSED_RUNS = 100
+# missedRunPolicy Skip still runs a slot seen this late (a busy or restarting operator).
+SKIP_GRACE = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Due:
+    """What step 3 found.
+
+    - slots: the schedule slots to run now, oldest first, each with its trigger
+      (Schedule, or Backfill for older missed slots under missedRunPolicy All);
+    - token: a manual run token not handled yet, or None;
+    - last_schedule_time, last_run_token: the status fields once these are handled;
+    - next_schedule_time: the next slot (UTC), None if none will come;
+    - wake_at: when to look again (the next slot, or the end of a suspendUntil);
+    - suspended: (reason, message) of the Suspended condition, or None;
+    - missed: the slots dropped by the missed-run policy, as status.lastSkipped, or None.
+    """
+
+    slots: tuple[tuple[datetime, Trigger], ...] = ()
+    token: str | None = None
+    last_schedule_time: datetime | None = None
+    last_run_token: str | None = None
+    next_schedule_time: datetime | None = None
+    wake_at: datetime | None = None
+    suspended: tuple[str, str] | None = None
+    missed: SkippedRun | None = None
+
+    def missed_event(self) -> Event | None:
+        if self.missed is None:
+            return None
+        return Event("Warning", EventReason.MISSED_SCHEDULE, self.missed.message)
+
+
+def nothing_due(rjob: RerunnableJobState) -> Due:
+    """An object whose spec is invalid: nothing runs, the status keeps what it knew."""
+    return Due(
+        last_schedule_time=rjob.status.last_schedule_time,
+        last_run_token=rjob.status.last_run_token,
+    )
+
+
+def find_due(rjob: RerunnableJobState, schedule: ValidSchedule, now: datetime) -> Due:
+    spec = rjob.spec
+    assert spec is not None
+    suspended = _suspension(spec, now)
+    slots: list[tuple[datetime, Trigger]] = []
+    last_schedule_time = rjob.status.last_schedule_time
+    missed = None
+    if schedule.crons and suspended is None:
+        floor = _resume_floor(rjob, schedule, now)
+        if floor != (last_schedule_time or rjob.created):
+            last_schedule_time = floor
+        slots, latest, missed = _due_slots(spec, schedule, floor, now)
+        last_schedule_time = latest or last_schedule_time
+    upcoming = upcoming_times(schedule, spec, now, count=1)
+    next_time = upcoming[0].astimezone(UTC) if upcoming else None
+    resume_at = spec.suspend_until if spec.suspend_until and spec.suspend_until > now else None
+    token = None
+    last_token = rjob.status.last_run_token
+    if rjob.run_token is not None and rjob.run_token != last_token:
+        token = last_token = rjob.run_token
+    return Due(
+        slots=tuple(slots),
+        token=token,
+        last_schedule_time=last_schedule_time,
+        last_run_token=last_token,
+        next_schedule_time=next_time,
+        wake_at=min((t for t in (next_time, resume_at) if t is not None), default=None),
+        suspended=suspended,
+        missed=missed,
+    )
+
+
+def _suspension(spec: RerunnableJobSpec, now: datetime) -> tuple[str, str] | None:
+    """(reason, message) if no scheduled run may start now."""
+    if spec.suspend:
+        return (SuspendedReason.SUSPENDED, "spec.suspend is true")
+    if spec.suspend_until is not None and spec.suspend_until > now:
+        return (SuspendedReason.SUSPENDED_UNTIL, f"suspended until {rfc3339(spec.suspend_until)}")
+    return None
+
+
+def _resume_floor(rjob: RerunnableJobState, schedule: ValidSchedule, now: datetime) -> datetime:
+    """Slots at or before this instant are not due: handled already, or suspended through.
+
+    Slots before a past suspendUntil were suspended, whether or not a pass saw
+    them so (the operator may have been down all along). `suspend: true` leaves
+    no time in the spec, so its end is known only to a pass that saw the object
+    suspended before and sees it resumed now: the slots up to now are covered.
+    The latest covered slot becomes lastScheduleTime.
+    """
+    floor = rjob.status.last_schedule_time or rjob.created
+    spec = rjob.spec
+    assert spec is not None
+    covered_until: datetime | None = None
+    if spec.suspend_until is not None and spec.suspend_until <= now:
+        covered_until = spec.suspend_until - INSTANT
+    was = next((c for c in rjob.status.conditions if c.type == ConditionType.SUSPENDED), None)
+    if (
+        was is not None
+        and was.status == "True"
+        and (was.reason == SuspendedReason.SUSPENDED or spec.suspend_until is None)
+    ):
+        covered_until = now
+    if covered_until is None or covered_until <= floor:
+        return floor
+    covered = fire_times_between(schedule.crons, floor, covered_until, schedule.time_zone, limit=1)
+    return covered.times[-1].astimezone(UTC) if covered.times else floor
+
+
+def _due_slots(
+    spec: RerunnableJobSpec, schedule: ValidSchedule, floor: datetime, now: datetime
+) -> tuple[list[tuple[datetime, Trigger]], datetime | None, SkippedRun | None]:
+    """The slots after `floor` to run now, the latest slot up to now (every one of them is
+    handled by this pass: run or missed), and the missed ones as a lastSkipped record."""
+    tz = schedule.time_zone
+    fired = fire_times_between(schedule.crons, floor, now, tz, limit=MAX_MISSED_RUNS)
+    if not fired.times:
+        return [], None, None
+    # Times leave the planner in UTC: two readings of one instant then compare equal
+    # (Python compares datetimes of one zone by wall time, which a DST fall-back repeats).
+    times = [t.astimezone(UTC) for t in fired.times]
+    latest = times[-1]
+    deadline = (
+        now - timedelta(seconds=spec.starting_deadline_seconds)
+        if spec.starting_deadline_seconds is not None
+        else None
+    )
+    in_window = [t for t in times if deadline is None or t >= deadline]
+
+    if spec.missed_run_policy == MissedRunPolicy.ALL:
+        due = [(t, Trigger.SCHEDULE if t == latest else Trigger.BACKFILL) for t in in_window]
+    elif spec.missed_run_policy == MissedRunPolicy.SKIP:
+        grace = SKIP_GRACE
+        if spec.starting_deadline_seconds is not None:
+            grace = min(grace, timedelta(seconds=spec.starting_deadline_seconds))
+        due = [(latest, Trigger.SCHEDULE)] if now - latest <= grace else []
+    else:
+        due = [(latest, Trigger.SCHEDULE)] if latest in in_window else []
+
+    started = {t for t, _ in due}
+    dropped = [t for t in times if t not in started]
+    if fired.truncated:
+        # More slots were due than were looked at; the latest of those is the most recent drop.
+        earlier = fire_times_between(schedule.crons, floor, times[0] - INSTANT, tz, limit=1)
+        dropped = [t.astimezone(UTC) for t in earlier.times] + dropped
+    if not dropped:
+        return due, latest, None
+    policy = f"missedRunPolicy {spec.missed_run_policy.value}"
+    if spec.starting_deadline_seconds is not None:
+        policy += f", startingDeadlineSeconds {spec.starting_deadline_seconds}"
+    if fired.truncated:
+        message = (
+            f"more than {len(times)} scheduled runs were due since {rfc3339(floor)}; "
+            f"{len(due)} started, the others missed ({policy})"
+        )
+    else:
+        message = f"{len(dropped)} scheduled run(s) missed since {rfc3339(dropped[0])} ({policy})"
+    missed = SkippedRun(
+        time=now,
+        trigger=Trigger.SCHEDULE,
+        scheduled_time=max(dropped),
+        reason=RunReason.MISSED_SCHEDULE,
+        message=message,
+    )
+    return due, latest, missed

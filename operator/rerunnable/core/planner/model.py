@@ -1,0 +1,88 @@
+"""What a plan is made of: the runs to start or end, the Events, the status."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from rerunnable.api.v1alpha1 import (
+    ExecutionPhase,
+    ExecutionSpec,
+    ExecutionStatus,
+    RerunnableJobStatus,
+    Trigger,
+)
+from rerunnable.core.execution_status import queued
+
+__all__ = ["Event", "Interrupt", "NewExecution", "Plan"]
+
+
+@dataclass(frozen=True)
+class Event:
+    type: Literal["Normal", "Warning"]
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class NewExecution:
+    """An Execution to create (`manifest`); unless `queued`, its Job too, at once.
+
+    A queued run gets `queued_status` once it exists, unless it has one already
+    (another pass, or replica, may have seen it start).
+    """
+
+    name: str
+    trigger: Trigger
+    scheduled_time: datetime | None
+    token: str | None
+    spec: ExecutionSpec
+    manifest: Mapping[str, Any]
+    queued: bool = False
+    requested_by: str | None = None
+
+    def queued_status(self, current: ExecutionStatus) -> ExecutionStatus | None:
+        """The status to write on a queued run that exists as `current`; None: leave it."""
+        if not self.queued or current.reason is not None or current.job_name:
+            return None
+        return queued()
+
+    def starts_job(self, current: ExecutionStatus) -> bool:
+        """Whether its Job is created now, given the Execution as it exists (`current`): not if
+        it is queued, nor if another pass saw it end already."""
+        return not self.queued and current.phase == ExecutionPhase.PENDING
+
+
+@dataclass(frozen=True)
+class Interrupt:
+    """End a running Execution as Interrupted and delete its Job."""
+
+    execution: str
+    status: ExecutionStatus
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything one pass does, in the order the shell applies it.
+
+    Runs first: `execution_updates` (Executions follow their Jobs), `interrupts`,
+    `creates` (each Execution, then its Job), `starts` (Jobs of waiting runs).
+    Bookkeeping second: each started run's `jobName`, `deletes` (history
+    limits), the RerunnableJob's `status`; then the `events`.
+    """
+
+    execution_updates: Mapping[str, ExecutionStatus] = field(default_factory=dict)
+    interrupts: tuple[Interrupt, ...] = ()
+    creates: tuple[NewExecution, ...] = ()
+    starts: tuple[str, ...] = ()
+    deletes: tuple[str, ...] = ()
+    status: RerunnableJobStatus = field(default_factory=RerunnableJobStatus)
+    events: tuple[Event, ...] = ()
+    wake_at: datetime | None = None
+    # The phases of the runs this plan ends (a Job finished, a run replaced), for metrics.
+    finished: tuple[ExecutionPhase, ...] = ()
+
+    @property
+    def starts_runs(self) -> bool:
+        """Whether the plan creates Jobs: then its bookkeeping may wait for busier keys."""
+        return bool(self.creates or self.starts)

@@ -1,0 +1,148 @@
+"""Step 7: the RerunnableJob's status, rebuilt from the world and this pass's decisions."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Literal
+
+from rerunnable.api.reasons import ConditionType, ReadyReason, RunReason, SuspendedReason
+from rerunnable.api.v1alpha1 import (
+    TERMINAL_PHASES,
+    Condition,
+    ExecutionPhase,
+    ExecutionSummary,
+    RerunnableJobStatus,
+)
+from rerunnable.core.messages import with_held_token
+from rerunnable.core.planner.due import Due
+from rerunnable.core.planner.model import Event
+from rerunnable.core.planner.working import Pass
+from rerunnable.core.schedule import InvalidSpecError, ValidSchedule
+
+__all__ = ["RECENT_EXECUTIONS", "build_status"]
+
+# Length of status.recentExecutions.
+RECENT_EXECUTIONS = 5
+
+ConditionStatus = Literal["True", "False", "Unknown"]
+Value = tuple[ConditionStatus, str, str]  # status, reason, message
+
+
+def build_status(
+    p: Pass,
+    due: Due,
+    *,
+    schedule: ValidSchedule | None,
+    invalid: InvalidSpecError | None,
+    deleted: set[str],
+) -> RerunnableJobStatus:
+    """The new status; a Warning Event when Ready turns False."""
+    previous = p.rjob.status
+    by_age = sorted(p.executions, key=lambda n: p.executions[n].created)
+    active = [n for n in by_age if p.statuses[n].phase not in TERMINAL_PHASES]
+    finished = [n for n in by_age if p.statuses[n].phase in TERMINAL_PHASES]
+
+    def completed(n: str) -> datetime:
+        return p.statuses[n].completion_time or p.executions[n].created
+
+    successes = [completed(n) for n in finished if p.statuses[n].phase == ExecutionPhase.SUCCEEDED]
+    last_success = max([t for t in [previous.last_successful_time, *successes] if t], default=None)
+    # A run that ended after the recorded result replaces it; pruning the newest run
+    # (it is gone from `finished`) changes nothing.
+    newer = [
+        n
+        for n in finished
+        if previous.last_completion_time is None or completed(n) > previous.last_completion_time
+    ]
+    latest = max(newer, key=completed, default=None)
+    last_run = max(
+        [t for t in [previous.last_run_time, *(p.executions[n].created for n in by_age)] if t],
+        default=None,
+    )
+    recent = [
+        ExecutionSummary(
+            name=n,
+            trigger=p.executions[n].spec.trigger,
+            phase=p.statuses[n].phase,
+            start_time=p.statuses[n].start_time,
+            completion_time=p.statuses[n].completion_time,
+        )
+        for n in reversed(by_age)
+        if n not in deleted
+    ][:RECENT_EXECUTIONS]
+
+    ready = _ready(p, due, invalid)
+    suspension: Value = (
+        ("True", *due.suspended) if due.suspended else ("False", SuspendedReason.NOT_SUSPENDED, "")
+    )
+    conditions = [
+        _transition(p, ConditionType.READY, ready),
+        _transition(p, ConditionType.SUSPENDED, suspension),
+    ]
+    if ready[0] == "False" and _changed(p.rjob.status.conditions, ConditionType.READY, ready):
+        p.events.append(Event("Warning", ready[1], ready[2]))
+
+    return RerunnableJobStatus(
+        observed_generation=p.rjob.generation,
+        conditions=conditions,
+        schedule_text=schedule.text if schedule else previous.schedule_text,
+        active=active,
+        active_count=len(active),
+        last_schedule_time=due.last_schedule_time,
+        last_successful_time=last_success,
+        last_run_time=last_run,
+        last_result=p.statuses[latest].phase if latest else previous.last_result,
+        last_completion_time=completed(latest) if latest else previous.last_completion_time,
+        next_schedule_time=due.next_schedule_time,
+        last_run_token=due.last_run_token,
+        last_skipped=p.skipped or previous.last_skipped,
+        recent_executions=recent,
+    )
+
+
+def _ready(p: Pass, due: Due, invalid: InvalidSpecError | None) -> Value:
+    if invalid is not None:
+        held = p.rjob.run_token if p.rjob.run_token != due.last_run_token else None
+        return ("False", invalid.reason, with_held_token(invalid.message, held))
+    if rejected := _rejected_template(p):
+        return ("False", ReadyReason.INVALID_JOB_TEMPLATE, rejected)
+    return ("True", ReadyReason.READY, "schedules and manual runs are served")
+
+
+def _rejected_template(p: Pass) -> str | None:
+    """The API server's message if the newest run of this generation had its Job refused."""
+    for n in sorted(p.executions, key=lambda n: p.executions[n].created, reverse=True):
+        e = p.executions[n]
+        if e.spec.template_generation != p.rjob.generation:
+            return None
+        if p.statuses[n].reason == RunReason.JOB_REJECTED:
+            return f"spec.jobTemplate: {p.statuses[n].message}"
+        if p.statuses[n].job_name:
+            return None
+    return None
+
+
+def _condition(conditions: Sequence[Condition], type_: str) -> Condition | None:
+    return next((c for c in conditions if c.type == type_), None)
+
+
+def _changed(conditions: Sequence[Condition], type_: str, value: Value) -> bool:
+    old = _condition(conditions, type_)
+    return old is None or (old.status, old.reason) != value[:2]
+
+
+def _transition(p: Pass, type_: str, value: Value) -> Condition:
+    status, reason, message = value
+    old = _condition(p.rjob.status.conditions, type_)
+    since = (
+        old.last_transition_time
+        if old is not None and old.status == status and old.last_transition_time
+        else p.now
+    )
+    return Condition(
+        type=type_,
+        status=status,
+        reason=reason,
+        message=message,
+        last_transition_time=since,
+        observed_generation=p.rjob.generation,
+    )

@@ -1,0 +1,73 @@
+"""The working state of one planning pass, shared by its steps."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rerunnable.api.reasons import EventReason
+from rerunnable.api.v1alpha1 import TERMINAL_PHASES, ExecutionStatus, SkippedRun, Trigger
+from rerunnable.core.planner.model import Event, Interrupt, NewExecution
+from rerunnable.core.state import ExecutionState, RerunnableJobState
+
+__all__ = ["Pass"]
+
+
+@dataclass
+class Pass:
+    """What the pass knows and has decided so far.
+
+    `statuses` and `has_job` start as the world is and change as the steps
+    decide (a run that ends, a run created or started in this very pass), so
+    each step sees the decisions of the steps before it.
+    """
+
+    rjob: RerunnableJobState
+    now: datetime
+    executions: dict[str, ExecutionState]
+    statuses: dict[str, ExecutionStatus]
+    has_job: dict[str, bool]
+    events: list[Event] = field(default_factory=list)
+    updates: dict[str, ExecutionStatus] = field(default_factory=dict)
+    interrupts: list[Interrupt] = field(default_factory=list)
+    creates: list[NewExecution] = field(default_factory=list)
+    starts: list[str] = field(default_factory=list)
+    skipped: SkippedRun | None = None
+
+    @classmethod
+    def begin(
+        cls,
+        rjob: RerunnableJobState,
+        executions: dict[str, ExecutionState],
+        jobs: set[str],
+        now: datetime,
+    ) -> "Pass":
+        return cls(
+            rjob=rjob,
+            now=now,
+            executions=executions,
+            statuses={n: e.status for n, e in executions.items()},
+            has_job={n: n in jobs or bool(e.status.job_name) for n, e in executions.items()},
+        )
+
+    def active(self) -> list[str]:
+        return [n for n, s in self.statuses.items() if s.phase not in TERMINAL_PHASES]
+
+    def running(self) -> list[str]:
+        return [n for n in self.active() if self.has_job[n]]
+
+    def waiting(self) -> list[str]:
+        """Active runs without a Job, oldest first: queued, or created by a pass that stopped."""
+        by_age = sorted(self.active(), key=lambda n: self.executions[n].created)
+        return [n for n in by_age if not self.has_job[n]]
+
+    def skip(
+        self, trigger: Trigger, slot: datetime | None, token: str | None, reason: str, message: str
+    ) -> None:
+        self.skipped = SkippedRun(
+            time=self.now,
+            trigger=trigger,
+            scheduled_time=slot,
+            token=token,
+            reason=reason,
+            message=message,
+        )
+        self.events.append(Event("Warning", EventReason.RUN_SKIPPED, message))

@@ -1,0 +1,131 @@
+"""kube.transport against a small HTTP server of the test's own (aiohttp's test server)."""
+
+import asyncio
+import json
+import socket
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from rerunnable.kube.config import ClusterConfig, UserConfig
+from rerunnable.kube.credentials import Credentials
+from rerunnable.kube.errors import NotFoundError, UnavailableError
+from rerunnable.kube.resources import EXECUTIONS, JOBS
+from rerunnable.kube.transport import Transport
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def serve(
+    routes: list[web.RouteDef], scenario: Callable[[Transport], Awaitable[Any]], user: UserConfig
+) -> Any:
+    async def main() -> Any:
+        app = web.Application()
+        app.add_routes(routes)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        cluster = ClusterConfig(server=str(server.make_url("")).rstrip("/"), user=user)
+        transport = Transport(cluster, Credentials(cluster))
+        try:
+            return await scenario(transport)
+        finally:
+            await transport.close()
+            await server.close()
+
+    return asyncio.run(main())
+
+
+def test_a_refused_credential_is_refreshed_and_the_request_sent_once_more(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("old")
+    seen: list[str] = []
+
+    async def get(request: web.Request) -> web.Response:
+        seen.append(request.headers["Authorization"])
+        if request.headers["Authorization"] != "Bearer rotated":
+            token.write_text("rotated")  # the kubelet rotated it meanwhile
+            return web.json_response({"kind": "Status", "code": 401}, status=401)
+        return web.json_response({"metadata": {"name": "x"}})
+
+    async def scenario(t: Transport) -> Any:
+        return await t.request("GET", EXECUTIONS.path("ns", "x"))
+
+    path = EXECUTIONS.path("ns", "x")
+    body = serve([web.get(path, get)], scenario, UserConfig(token_file=token))
+    assert body == {"metadata": {"name": "x"}}
+    assert seen == ["Bearer old", "Bearer rotated"]
+
+
+def test_a_list_follows_continue_tokens_and_names_each_item() -> None:
+    pages = {
+        None: {"items": [{"metadata": {"name": "a"}}], "metadata": {"continue": "p2"}},
+        "p2": {"items": [{"metadata": {"name": "b"}}], "metadata": {}},
+    }
+    asked: list[dict[str, str]] = []
+
+    async def get(request: web.Request) -> web.Response:
+        asked.append(dict(request.query))
+        return web.json_response(pages[request.query.get("continue")])
+
+    async def scenario(t: Transport) -> list[dict[str, Any]]:
+        return [item async for item in t.list(JOBS, "ns", labels="a,b", chunk=1)]
+
+    items = serve([web.get(JOBS.path("ns"), get)], scenario, UserConfig(token="t"))
+    assert [(i["metadata"]["name"], i["kind"], i["apiVersion"]) for i in items] == [
+        ("a", "Job", "batch/v1"),
+        ("b", "Job", "batch/v1"),
+    ]
+    assert asked == [
+        {"limit": "1", "labelSelector": "a,b"},
+        {"limit": "1", "labelSelector": "a,b", "continue": "p2"},
+    ]
+
+
+def test_an_error_answer_is_raised_as_its_error() -> None:
+    async def get(request: web.Request) -> web.Response:
+        status = {"kind": "Status", "code": 404, "reason": "NotFound", "message": "not there"}
+        return web.json_response(status, status=404)
+
+    async def scenario(t: Transport) -> Any:
+        return await t.request("GET", EXECUTIONS.path("ns", "x"))
+
+    with pytest.raises(NotFoundError, match="not there"):
+        serve([web.get(EXECUTIONS.path("ns", "x"), get)], scenario, UserConfig(token="t"))
+
+
+def test_nobody_listening_is_an_unavailable_api_server() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again below: nothing listens there
+    cluster = ClusterConfig(server=f"http://127.0.0.1:{port}", user=UserConfig(token="t"))
+
+    async def scenario() -> None:
+        transport = Transport(cluster, Credentials(cluster))
+        try:
+            await transport.request("GET", "/api/v1/namespaces")
+        finally:
+            await transport.close()
+
+    with pytest.raises(UnavailableError, match="ClientConnectorError"):
+        asyncio.run(scenario())
+
+
+def test_a_body_is_sent_as_json_with_its_content_type() -> None:
+    received: list[tuple[str, Any]] = []
+
+    async def patch(request: web.Request) -> web.Response:
+        received.append((request.content_type, json.loads(await request.text())))
+        return web.json_response({})
+
+    async def scenario(t: Transport) -> Any:
+        path = EXECUTIONS.path("ns", "x", "status")
+        return await t.request(
+            "PATCH", path, {"status": {}}, content_type="application/merge-patch+json"
+        )
+
+    serve([web.patch(EXECUTIONS.path("ns", "x", "status"), patch)], scenario, UserConfig(token="t"))
+    assert received == [("application/merge-patch+json", {"status": {}})]
