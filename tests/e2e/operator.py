@@ -26,7 +26,7 @@ LEASE_TIMINGS = (
 class OperatorProcess:
     """Starts, kills and restarts the operator, watching one namespace."""
 
-    def __init__(self, namespace: str, kubeconfig: Path, log_dir: Path) -> None:
+    def __init__(self, namespace: str, kubeconfig: Path | str, log_dir: Path) -> None:
         self.namespace = namespace
         self.kubeconfig = kubeconfig
         self.log_dir = log_dir
