@@ -16,12 +16,12 @@ import pytest
 import yaml
 
 from rerunnable.api.v1alpha1 import RerunnableJobSpec
-from tests.e2e.cluster import REPO, Cluster
+from tests.corpus import cronjobs_dir, require_cronjobs
+from tests.e2e.cluster import Cluster
 from tests.e2e.rjobs import rjob_body
 from tests.e2e.waiting import wait_until
 
-CORPUS = REPO.parent / "shared" / "corpus" / "cronjobs"
-CORPUS_FILES = sorted(CORPUS.glob("*.yaml")) or [CORPUS / "missing"]
+CORPUS_FILES = sorted(cronjobs_dir().glob("*.yaml")) or [cronjobs_dir() / "missing"]
 API_VERSION = "rerunnable.dev/v1alpha1"
 NAME_MESSAGE = (
     "RerunnableJob names are at most 52 characters: each run's Job is named "
@@ -122,7 +122,7 @@ def as_rerunnable_job(cronjob: dict[str, Any], namespace: str) -> dict[str, Any]
 
 
 def corpus_cronjobs(path: Path) -> list[dict[str, Any]]:
-    assert CORPUS.is_dir(), f"the CronJob corpus is missing: expected it at {CORPUS}"
+    require_cronjobs()
     documents = [d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict)]
     cronjobs = [d for d in documents if d.get("kind") == "CronJob"]
     assert cronjobs, f"{path.name} holds no CronJob"

@@ -1,4 +1,4 @@
-"""Every real CronJob in ../shared/corpus/cronjobs gets a correct next fire time.
+"""Every real CronJob of the corpus (tests/corpus.py: where it is) gets a correct next fire time.
 
 DESIGN.md §1: a CronJob manifest becomes a RerunnableJob by changing apiVersion and
 kind only, and must get a correct `nextScheduleTime`. The expected times below were
@@ -11,16 +11,14 @@ holds one CronJob document.
 """
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from rerunnable.core.cron import load_time_zone, next_fire_time, parse_cron
+from tests.corpus import require_cronjobs
 
-REPOSITORY = Path(__file__).resolve().parents[3]
-CORPUS = REPOSITORY.parent / "shared" / "corpus" / "cronjobs"  # `shared` is the repo's sibling
 AFTER = datetime(2026, 11, 22, 10, 17, tzinfo=UTC)
 
 # file -> (schedule as written, next fire time after AFTER, in the CronJob's zone)
@@ -230,14 +228,13 @@ TIME_ZONES = {
 
 
 def corpus_files() -> list[str]:
-    if not CORPUS.is_dir():
-        pytest.fail(f"the CronJob corpus is missing: expected it at {CORPUS}")
-    return sorted(path.name for path in CORPUS.glob("*.yaml"))
+    return sorted(path.name for path in require_cronjobs().glob("*.yaml"))
 
 
 def cronjob(name: str) -> dict[str, Any]:
     """The one CronJob document of a corpus file."""
-    documents = [doc for doc in yaml.safe_load_all((CORPUS / name).read_text()) if doc]
+    text = (require_cronjobs() / name).read_text()
+    documents = [doc for doc in yaml.safe_load_all(text) if doc]
     cronjobs = [doc for doc in documents if doc.get("kind") == "CronJob"]
     assert len(cronjobs) == 1, f"{name}: expected one CronJob, found {len(cronjobs)}"
     found: dict[str, Any] = cronjobs[0]
