@@ -64,6 +64,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="PORT",
         help="serve Prometheus metrics on :PORT/metrics (0: off; default 8080)",
     )
+    _election_flags(parser)
+    _webhook_flags(parser)
+    parser.add_argument(
+        "--liveness",
+        metavar="URL",
+        default=None,
+        help="serve a liveness probe, e.g. http://0.0.0.0:8080/healthz",
+    )
+    args = parser.parse_args(argv)
+    _check(parser, args)
+    return args
+
+
+def _election_flags(parser: argparse.ArgumentParser) -> None:
     election = parser.add_argument_group("leader election (one replica works, the others stand by)")
     election.add_argument(
         "--leader-elect",
@@ -82,6 +96,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     election.add_argument("--lease-duration", type=int, default=15, metavar="SECONDS")
     election.add_argument("--renew-deadline", type=float, default=10.0, metavar="SECONDS")
     election.add_argument("--retry-period", type=float, default=2.0, metavar="SECONDS")
+
+
+def _webhook_flags(parser: argparse.ArgumentParser) -> None:
     webhook = parser.add_argument_group("admission webhooks (configured by the Helm chart)")
     webhook.add_argument(
         "--webhook-port",
@@ -99,13 +116,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     webhook.add_argument(
         "--webhook-addr", default="0.0.0.0", metavar="ADDR", help="address to listen on"
     )
-    parser.add_argument(
-        "--liveness",
-        metavar="URL",
-        default=None,
-        help="serve a liveness probe, e.g. http://0.0.0.0:8080/healthz",
-    )
-    args = parser.parse_args(argv)
+
+
+def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse what cannot work, before connecting to anything (parser.error exits 2)."""
     try:
         args.election = Election(
             namespace=args.leader_election_namespace,
@@ -123,7 +137,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         missing = [f for f in ("tls.crt", "tls.key") if not (cert_dir / f).is_file()]
         if missing:
             parser.error(f"--webhook-cert-dir {cert_dir}: no {' or '.join(missing)} there")
-    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:

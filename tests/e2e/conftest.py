@@ -63,3 +63,14 @@ def operator(
     process.stop()
     # Shown by pytest only when the test failed.
     print(process.logs())
+
+
+@pytest.fixture
+def standby(
+    cluster: Cluster, namespace: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OperatorProcess]:
+    """A second replica, for the tests of leader election."""
+    process = OperatorProcess(namespace, cluster.kubeconfig, tmp_path_factory.mktemp("standby"))
+    yield process
+    process.stop()
+    print(process.logs())

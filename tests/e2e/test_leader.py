@@ -1,16 +1,13 @@
 """High availability: two replicas, one Lease, the leader SIGKILLed mid-burst."""
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from lightkube import Client
 from lightkube.core.exceptions import ApiError
 from lightkube.resources.coordination_v1 import Lease
 from lightkube.resources.core_v1 import Event
 
-from tests.e2e.cluster import Cluster
 from tests.e2e.operator import LEASE_DURATION, OperatorProcess
 from tests.e2e.rjobs import (
     annotate_run,
@@ -37,16 +34,6 @@ def holder(kube: Client, namespace: str) -> str | None:
 
 def events_by(kube: Client, namespace: str, instance: str) -> list[Event]:
     return [e for e in kube.list(Event, namespace=namespace) if e.reportingInstance == instance]
-
-
-@pytest.fixture
-def standby(
-    cluster: Cluster, namespace: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[OperatorProcess]:
-    process = OperatorProcess(namespace, cluster.kubeconfig, tmp_path_factory.mktemp("standby"))
-    yield process
-    process.stop()
-    print(process.logs())
 
 
 def test_standby_takes_over_from_a_killed_leader_without_losing_or_doubling_runs(

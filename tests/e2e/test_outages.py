@@ -35,16 +35,6 @@ LONG_OUTAGE = 180.0  # seconds: past kopf's own retries of a watch (about a minu
 
 
 @pytest.fixture
-def standby(
-    cluster: Cluster, namespace: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[OperatorProcess]:
-    process = OperatorProcess(namespace, cluster.kubeconfig, tmp_path_factory.mktemp("standby"))
-    yield process
-    process.stop()
-    print(process.logs())
-
-
-@pytest.fixture
 def kubelet(operator: OperatorProcess, standby: OperatorProcess) -> Iterator[Kubelet]:
     kubelet = Kubelet(operator, standby)
     yield kubelet

@@ -1,4 +1,4 @@
-"""Names that users type and that other tools rely on (DESIGN.md §1)."""
+"""Names that users type and that other tools rely on: the public contract."""
 
 __all__ = [
     "ANNOTATION_REQUESTED_BY",

@@ -165,9 +165,7 @@ class Reconciler:
         except AlreadyExistsError:
             created = await self._kube.get_execution(rjob.namespace, new.name)
         execution = ExecutionState.from_body(created)
-        if execution.owner_uid != rjob.uid:
-            message = manifests.owner_mismatch("Execution", new.name, execution.owner_uid)
-            raise NameConflictError(409, "AlreadyExists", message)
+        _check_owner("Execution", new.name, execution.owner_uid, rjob.uid)
         self._remember(Kind.EXECUTION, key, new.name, created, execution)
         crash_point("after-execution-created")
         return execution
@@ -191,9 +189,7 @@ class Reconciler:
             self._metrics.runs_finished.labels(ExecutionPhase.FAILED.value).inc()
             return False
         found = JobState.from_body(job)
-        if found.owner_uid != execution.uid:
-            message = manifests.owner_mismatch("Job", execution.name, found.owner_uid)
-            raise NameConflictError(409, "AlreadyExists", message)
+        _check_owner("Job", execution.name, found.owner_uid, execution.uid)
         # Seen by the next pass even before the Job watch delivers it: a run whose
         # status names its Job but whose Job is unseen would end Interrupted.
         self._remember(Kind.JOB, key, execution.name, job, found)
@@ -247,6 +243,13 @@ class Reconciler:
         slot = execution.spec.scheduled_time
         if trigger == Trigger.SCHEDULE and slot is not None:
             self._metrics.schedule_lag.observe((self._clock() - slot).total_seconds())
+
+
+def _check_owner(kind: str, name: str, owner: str | None, expected: str) -> None:
+    """A deterministic name that exists already is done only if it is ours."""
+    message = manifests.ownership_conflict(kind, name, owner, expected)
+    if message is not None:
+        raise NameConflictError(409, "AlreadyExists", message)
 
 
 async def _ignore_missing(call: Awaitable[None]) -> None:

@@ -34,6 +34,18 @@ class _Entry:
     version: Versioned[Any] | None  # None: deleted by us
     expires: float
 
+    def overtaken(self, seen: int | None, *, deletion_seen: bool) -> bool:
+        """Whether the watch's view is at least as new as this entry, which can then go.
+
+        `seen`: the resourceVersion the watch has of the object, None if it has none
+        (never seen yet, or deleted); `deletion_seen`: the watch saw it deleted.
+        Our deletion is overtaken once the watch has no object; our write, once the
+        watch has that version or a newer one, or saw the object deleted after it.
+        """
+        if self.version is None:
+            return seen is None
+        return deletion_seen or (seen is not None and seen >= self.version.resource_version)
+
 
 class Store:
     def __init__(
@@ -72,14 +84,8 @@ class Store:
         no pass in between, would keep a deleted object alive until the TTL.
         """
         entry = self._overlay.get((kind, key[0], name))
-        if entry is None:
-            return
-        superseded = (
-            deleted
-            if entry.version is None
-            else deleted or resource_version >= entry.version.resource_version
-        )
-        if superseded:
+        seen = None if deleted else resource_version
+        if entry is not None and entry.overtaken(seen, deletion_seen=deleted):
             self._drop(kind, key, name)
 
     def _drop(self, kind: Kind, key: Key, name: str) -> None:
@@ -107,13 +113,8 @@ class Store:
             for name in list(names):
                 entry = self._overlay[(kind, key[0], name)]
                 indexed = found.get(name)
-                caught_up = (
-                    indexed is None
-                    if entry.version is None
-                    else indexed is not None
-                    and indexed.resource_version >= entry.version.resource_version
-                )
-                if caught_up or entry.expires <= now:
+                seen = indexed.resource_version if indexed is not None else None
+                if entry.overtaken(seen, deletion_seen=False) or entry.expires <= now:
                     del self._overlay[(kind, key[0], name)]
                     names.discard(name)
                     continue

@@ -1,4 +1,4 @@
-"""Cron schedules: parse them, spread them with `H`, and turn them into instants (DESIGN.md §1).
+"""Cron schedules: parse them, spread them with `H`, and turn them into instants.
 
 A RerunnableJob's `schedule` / `schedules` and `timeZone` come here. Everything is
 pure: the current time is an argument, every datetime is timezone-aware (a naive

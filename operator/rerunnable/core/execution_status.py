@@ -65,7 +65,11 @@ def follow_job(
                 now=now,
             )
         return status
+    return _following(status, job, now)
 
+
+def _following(status: ExecutionStatus, job: JobState, now: datetime) -> ExecutionStatus:
+    """The status of an unfinished run whose Job exists: its counts, and its phase."""
     progress = ExecutionProgress(
         succeeded=job.succeeded,
         failed=job.failed,

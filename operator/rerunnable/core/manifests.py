@@ -25,7 +25,7 @@ __all__ = [
     "controller_ref",
     "execution_manifest",
     "object_ref",
-    "owner_mismatch",
+    "ownership_conflict",
     "run_job",
     "run_labels",
 ]
@@ -134,9 +134,12 @@ def build_job(
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": spec}
 
 
-def owner_mismatch(kind: str, name: str, found_owner: str | None) -> str:
-    """Why a deterministic name cannot be used: an object of another owner holds it."""
+def ownership_conflict(kind: str, name: str, owner: str | None, expected: str) -> str | None:
+    """None if the object found under a run's deterministic name is owned by `expected` (an
+    earlier pass, or another replica, made it: the create is done); else why the name
+    cannot be used."""
+    if owner == expected:
+        return None
     return (
-        f"{kind} {name} exists but belongs to another owner (uid {found_owner}); "
-        "it must be deleted first"
+        f"{kind} {name} exists but belongs to another owner (uid {owner}); it must be deleted first"
     )

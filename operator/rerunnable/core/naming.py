@@ -1,4 +1,4 @@
-"""Deterministic names of Executions and their Jobs (DESIGN.md §1).
+"""Deterministic names of Executions and their Jobs, part of the public contract.
 
 A name is a pure function of the RerunnableJob's name and the run's identity
 (its scheduled time, or its manual token). Creating an object under that name

@@ -20,7 +20,7 @@ from rerunnable.api.v1alpha1 import (
     RerunnableJobStatus,
 )
 from rerunnable.core.messages import read_finished_event, without_held_token
-from rerunnable.plugin.output import read_status, short_duration
+from rerunnable.plugin.output import read_status, section, short_duration
 
 __all__ = [
     "EXIT_FAILED",
@@ -52,11 +52,6 @@ def exit_code_for_phase(phase: str) -> int:
     if phase in (ExecutionPhase.FAILED, ExecutionPhase.INTERRUPTED):
         return EXIT_FAILED
     raise ValueError(f"phase {phase!r} is not terminal")
-
-
-def _metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    value = obj.get("metadata")
-    return value if isinstance(value, Mapping) else {}
 
 
 def _rjob_status(rjob: Mapping[str, Any]) -> RerunnableJobStatus:
@@ -138,7 +133,7 @@ def refusal(rjob: Mapping[str, Any], token: str) -> str | None:
       until the object is fixed; the Ready condition's message says what is wrong.
     """
     status = _rjob_status(rjob)
-    name = _metadata(rjob).get("name", "")
+    name = section(rjob, "metadata").get("name", "")
     skipped = status.last_skipped
     if status.last_run_token == token:
         if skipped is not None and skipped.token == token:
@@ -146,7 +141,7 @@ def refusal(rjob: Mapping[str, Any], token: str) -> str | None:
                 f"rerunnablejob/{name} did not start the run ({skipped.reason}): {skipped.message}"
             )
         return None
-    generation = _metadata(rjob).get("generation")
+    generation = section(rjob, "metadata").get("generation")
     for condition in status.conditions:
         if (
             condition.type == ConditionType.READY

@@ -5,7 +5,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rerunnable.api.v1alpha1 import ExecutionStatus, parse_time
-from rerunnable.plugin.output import NONE, human_age, read_status, render_table, short_duration
+from rerunnable.plugin.output import (
+    NONE,
+    human_age,
+    read_status,
+    render_table,
+    section,
+    short_duration,
+)
 
 __all__ = ["HEADERS", "history_row", "history_table", "newest_first"]
 
@@ -24,16 +31,11 @@ HEADERS = (
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _section(obj: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = obj.get(key)
-    return value if isinstance(value, Mapping) else {}
-
-
 def newest_first(executions: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """By creation time, newest first; ties (timestamps have whole seconds) by slot, then name."""
 
     def key(e: Mapping[str, Any]) -> tuple[datetime, datetime, str]:
-        meta, spec = _section(e, "metadata"), _section(e, "spec")
+        meta, spec = section(e, "metadata"), section(e, "spec")
         created = parse_time(meta.get("creationTimestamp")) or _EPOCH
         slot = parse_time(spec.get("scheduledTime")) or _EPOCH
         return (created, slot, str(meta.get("name", "")))
@@ -46,8 +48,8 @@ def _ago(moment: datetime | None, now: datetime) -> str:
 
 
 def history_row(execution: Mapping[str, Any], now: datetime) -> list[str]:
-    meta = _section(execution, "metadata")
-    spec = _section(execution, "spec")
+    meta = section(execution, "metadata")
+    spec = section(execution, "spec")
     status = read_status(ExecutionStatus, execution, "execution")
     started, completed = status.start_time, status.completion_time
     duration = NONE if started is None else short_duration((completed or now) - started)

@@ -18,6 +18,7 @@ __all__ = [
     "human_age",
     "read_status",
     "render_table",
+    "section",
     "short_duration",
 ]
 
@@ -104,3 +105,9 @@ def read_status(model: type[M], obj: Mapping[str, Any], kind: str) -> M:
         raise PluginError(
             f"{kind}/{name} has a status this kubectl rerun cannot read: {where}: {first['msg']}"
         ) from None
+
+
+def section(obj: Mapping[str, Any] | None, key: str) -> Mapping[str, Any]:
+    """`obj[key]` if it is a mapping (an object's metadata or spec), else an empty one."""
+    value = (obj or {}).get(key)
+    return value if isinstance(value, Mapping) else {}

@@ -1,6 +1,7 @@
 """Step 7: the RerunnableJob's status, rebuilt from the world and this pass's decisions."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -39,21 +40,7 @@ def build_status(
     previous = p.rjob.status
     by_age = sorted(p.executions, key=lambda n: p.executions[n].created)
     active = [n for n in by_age if p.statuses[n].phase not in TERMINAL_PHASES]
-    finished = [n for n in by_age if p.statuses[n].phase in TERMINAL_PHASES]
-
-    def completed(n: str) -> datetime:
-        return p.statuses[n].completion_time or p.executions[n].created
-
-    successes = [completed(n) for n in finished if p.statuses[n].phase == ExecutionPhase.SUCCEEDED]
-    last_success = max([t for t in [previous.last_successful_time, *successes] if t], default=None)
-    # A run that ended after the recorded result replaces it; pruning the newest run
-    # (it is gone from `finished`) changes nothing.
-    newer = [
-        n
-        for n in finished
-        if previous.last_completion_time is None or completed(n) > previous.last_completion_time
-    ]
-    latest = max(newer, key=completed, default=None)
+    results = _results(p, by_age)
     last_run = max(
         [t for t in [previous.last_run_time, *(p.executions[n].created for n in by_age)] if t],
         default=None,
@@ -88,15 +75,45 @@ def build_status(
         active=active,
         active_count=len(active),
         last_schedule_time=due.last_schedule_time,
-        last_successful_time=last_success,
+        last_successful_time=results.last_success,
         last_run_time=last_run,
-        last_result=p.statuses[latest].phase if latest else previous.last_result,
-        last_completion_time=completed(latest) if latest else previous.last_completion_time,
+        last_result=results.last_result,
+        last_completion_time=results.last_completion,
         next_schedule_time=due.next_schedule_time,
         last_run_token=due.last_run_token,
         last_skipped=p.skipped or previous.last_skipped,
         recent_executions=recent,
     )
+
+
+@dataclass(frozen=True)
+class _Results:
+    last_success: datetime | None
+    last_result: ExecutionPhase | None
+    last_completion: datetime | None
+
+
+def _results(p: Pass, by_age: list[str]) -> _Results:
+    """The latest success, and the result of the run that ended last."""
+    previous = p.rjob.status
+    finished = [n for n in by_age if p.statuses[n].phase in TERMINAL_PHASES]
+
+    def completed(n: str) -> datetime:
+        return p.statuses[n].completion_time or p.executions[n].created
+
+    successes = [completed(n) for n in finished if p.statuses[n].phase == ExecutionPhase.SUCCEEDED]
+    last_success = max([t for t in [previous.last_successful_time, *successes] if t], default=None)
+    # A run that ended after the recorded result replaces it; pruning the newest run
+    # (it is gone from `finished`) changes nothing.
+    newer = [
+        n
+        for n in finished
+        if previous.last_completion_time is None or completed(n) > previous.last_completion_time
+    ]
+    latest = max(newer, key=completed, default=None)
+    if latest is None:
+        return _Results(last_success, previous.last_result, previous.last_completion_time)
+    return _Results(last_success, p.statuses[latest].phase, completed(latest))
 
 
 def _ready(p: Pass, due: Due, invalid: InvalidSpecError | None) -> Value:
