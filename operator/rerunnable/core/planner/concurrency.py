@@ -1,6 +1,7 @@
 """Steps 4 and 5: the concurrency policy. Waiting runs whose turn has come start; what is due
 now becomes new Executions, is skipped, or replaces what runs, as the policy says."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from rerunnable.api.reasons import EventReason, RunReason
@@ -40,23 +41,29 @@ def start_waiting(p: Pass, policy: ConcurrencyPolicy) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    """A run that is due; it becomes a NewExecution only if the policy admits it."""
+
+    name: str
+    trigger: Trigger
+    slot: datetime | None = None
+    token: str | None = None
+    requested_by: str | None = None
+
+
 def admit(p: Pass, policy: ConcurrencyPolicy, due: Due) -> None:
     """Step 5: turn what is due into new Executions, as the policy allows; record what is
     skipped."""
     rjob = p.rjob
     candidates = [
-        new_execution(rjob, scheduled_execution_name(rjob.name, t), trigger, slot=t)
+        _Candidate(scheduled_execution_name(rjob.name, t), trigger, slot=t)
         for t, trigger in due.slots
     ]
     if due.token is not None:
+        name = manual_execution_name(rjob.name, due.token)
         candidates.append(
-            new_execution(
-                rjob,
-                manual_execution_name(rjob.name, due.token),
-                Trigger.MANUAL,
-                token=due.token,
-                requested_by=rjob.requested_by,
-            )
+            _Candidate(name, Trigger.MANUAL, token=due.token, requested_by=rjob.requested_by)
         )
     # A name that exists already was handled by an earlier pass.
     candidates = [c for c in candidates if c.name not in p.executions]
@@ -78,18 +85,7 @@ def admit(p: Pass, policy: ConcurrencyPolicy, due: Due) -> None:
                 _interrupt(p, name, f"replaced by {c.name} (concurrencyPolicy Replace)")
             _create(p, c)
         elif not p.waiting():
-            _create(
-                p,
-                new_execution(
-                    rjob,
-                    c.name,
-                    c.trigger,
-                    slot=c.scheduled_time,
-                    token=c.token,
-                    requested_by=c.requested_by,
-                    queued=True,
-                ),
-            )
+            _create(p, c, queued=True)
         else:
             why = f"{p.waiting()[0]} is already queued (concurrencyPolicy Queue)"
             _skip(p, c, RunReason.QUEUE_FULL, why)
@@ -131,20 +127,29 @@ def new_execution(
     )
 
 
-def _describe(c: NewExecution) -> str:
+def _describe(c: _Candidate) -> str:
     if c.trigger == Trigger.MANUAL:
         by = f" requested by {c.requested_by}" if c.requested_by else ""
         return f"manual run {c.token!r}{by}"
-    assert c.scheduled_time is not None
+    assert c.slot is not None
     kind = "scheduled" if c.trigger == Trigger.SCHEDULE else c.trigger.value.lower()
-    return f"{kind} run for {rfc3339(c.scheduled_time)}"
+    return f"{kind} run for {rfc3339(c.slot)}"
 
 
-def _skip(p: Pass, c: NewExecution, reason: str, why: str) -> None:
-    p.skip(c.trigger, c.scheduled_time, c.token, reason, f"{_describe(c)} skipped: {why}")
+def _skip(p: Pass, c: _Candidate, reason: str, why: str) -> None:
+    p.skip(c.trigger, c.slot, c.token, reason, f"{_describe(c)} skipped: {why}")
 
 
-def _create(p: Pass, c: NewExecution) -> None:
+def _create(p: Pass, candidate: _Candidate, *, queued: bool = False) -> None:
+    c = new_execution(
+        p.rjob,
+        candidate.name,
+        candidate.trigger,
+        slot=candidate.slot,
+        token=candidate.token,
+        requested_by=candidate.requested_by,
+        queued=queued,
+    )
     p.creates.append(c)
     # Seen as an Execution by the rest of this pass: active, with a Job unless queued.
     p.statuses[c.name] = ExecutionStatus()
@@ -161,7 +166,7 @@ def _create(p: Pass, c: NewExecution) -> None:
     reason, verb = (
         (EventReason.RUN_QUEUED, "Queued") if c.queued else (EventReason.RUN_STARTED, "Started")
     )
-    p.events.append(Event("Normal", reason, f"{verb} Execution {c.name}: {_describe(c)}"))
+    p.events.append(Event("Normal", reason, f"{verb} Execution {c.name}: {_describe(candidate)}"))
 
 
 def _interrupt(p: Pass, name: str, message: str) -> None:
