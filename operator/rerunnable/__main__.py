@@ -66,6 +66,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     _election_flags(parser)
     _webhook_flags(parser)
+    _report_flags(parser)
     parser.add_argument(
         "--liveness",
         metavar="URL",
@@ -118,6 +119,34 @@ def _webhook_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _report_flags(parser: argparse.ArgumentParser) -> None:
+    reports = parser.add_argument_group(
+        "reports from runs (spec.reporting): progress, steps, results, heartbeats"
+    )
+    reports.add_argument(
+        "--report-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="serve the report endpoint over HTTPS on PORT (default 0: off)",
+    )
+    reports.add_argument(
+        "--report-url",
+        metavar="URL",
+        help="the base URL workloads reach the endpoint at, e.g. "
+        "https://rerunnable-reports.rerunnable-system.svc:8443",
+    )
+    reports.add_argument(
+        "--report-cert-dir",
+        type=Path,
+        metavar="DIR",
+        help="tls.crt, tls.key and ca.crt of the endpoint (default: --webhook-cert-dir)",
+    )
+    reports.add_argument(
+        "--report-addr", default="0.0.0.0", metavar="ADDR", help="address to listen on"
+    )
+
+
 def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse what cannot work, before connecting to anything (parser.error exits 2)."""
     try:
@@ -137,6 +166,17 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         missing = [f for f in ("tls.crt", "tls.key") if not (cert_dir / f).is_file()]
         if missing:
             parser.error(f"--webhook-cert-dir {cert_dir}: no {' or '.join(missing)} there")
+    if args.report_port:
+        if not args.report_url:
+            parser.error("--report-port needs --report-url (the base URL workloads reach)")
+        cert_dir = args.report_cert_dir or args.webhook_cert_dir
+        if cert_dir is None:
+            parser.error("--report-port needs --report-cert-dir (with tls.crt, tls.key, ca.crt)")
+        files = ("tls.crt", "tls.key", "ca.crt")
+        missing = [f for f in files if not (cert_dir / f).is_file()]
+        if missing:
+            parser.error(f"--report-cert-dir {cert_dir}: no {' or '.join(missing)} there")
+        args.report_cert_dir = cert_dir
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -147,6 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import rerunnable.handlers.watching
     from rerunnable.controller.app import Operator, Options
     from rerunnable.controller.metrics import Metrics
+    from rerunnable.controller.report_server import ReportServerOptions
     from rerunnable.controller.supervisor import EXIT_FAILED
     from rerunnable.kube import ConfigError, load
 
@@ -171,6 +212,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         namespaces=tuple(args.namespace),
         identity=(election and election.identity) or default_identity(),
         election=election,
+        reports=ReportServerOptions(args.report_port, args.report_cert_dir, args.report_addr)
+        if args.report_port
+        else None,
+        report_url=args.report_url,
     )
     operator = Operator(options, cluster, metrics=metrics)
     memo = kopf.Memo()

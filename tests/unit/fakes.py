@@ -43,11 +43,18 @@ from rerunnable.controller.kinds import Key, Kind, Versioned, resource_version
 from rerunnable.controller.store import Store
 from rerunnable.core.state import ExecutionState, JobState, RerunnableJobState
 from rerunnable.kube.client import Kube
-from rerunnable.kube.errors import AlreadyExistsError, InvalidError, KubeError, NotFoundError
+from rerunnable.kube.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    InvalidError,
+    KubeError,
+    NotFoundError,
+)
 from rerunnable.kube.events import ObjectRef, Recorder
 
 __all__ = [
     "JOB_KIND",
+    "POD_KIND",
     "Call",
     "FakeIndex",
     "FakeIndexes",
@@ -57,6 +64,7 @@ __all__ = [
 ]
 
 JOB_KIND = "Job"
+POD_KIND = "Pod"
 Body = dict[str, Any]
 FakeIndex = dict[Key, list[Versioned[Any]]]
 
@@ -181,10 +189,15 @@ class FakeKube:
         return copy.deepcopy(self._existing(EXECUTION_KIND, namespace, name))
 
     async def patch_execution_status(
-        self, namespace: str, name: str, status: Mapping[str, Any]
+        self,
+        namespace: str,
+        name: str,
+        status: Mapping[str, Any],
+        *,
+        resource_version: int | None = None,
     ) -> Body:
         self._record("patch_execution_status", namespace, name, status)
-        return self._patch_status(EXECUTION_KIND, namespace, name, status)
+        return self._patch_status(EXECUTION_KIND, namespace, name, status, resource_version)
 
     async def delete_execution(self, namespace: str, name: str) -> None:
         self._record("delete_execution", namespace, name)
@@ -192,6 +205,16 @@ class FakeKube:
 
     async def create_job(self, namespace: str, body: Body) -> Body:
         return self._create("create_job", JOB_KIND, namespace, body)
+
+    async def list_pods(self, namespace: str, execution: str) -> list[Body]:
+        self._record("list_pods", namespace, execution)
+        return [
+            copy.deepcopy(body)
+            for (kind, ns, _), body in sorted(self.objects.items())
+            if kind == POD_KIND
+            and ns == namespace
+            and (body["metadata"].get("labels") or {}).get(LABEL_EXECUTION) == execution
+        ]
 
     async def get_job(self, namespace: str, name: str) -> Body:
         self._record("get_job", namespace, name)
@@ -269,9 +292,22 @@ class FakeKube:
         return copy.deepcopy(stored)
 
     def _patch_status(
-        self, kind: str, namespace: str, name: str, status: Mapping[str, Any]
+        self,
+        kind: str,
+        namespace: str,
+        name: str,
+        status: Mapping[str, Any],
+        resource_version: int | None = None,
     ) -> Body:
         stored = self._existing(kind, namespace, name)
+        if resource_version is not None and int(stored["metadata"]["resourceVersion"]) != int(
+            resource_version
+        ):
+            raise ConflictError(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on {kind} "{name}": the object has been modified',
+            )
         new_status = merge_patch(stored.get("status") or {}, status)
         if kind == EXECUTION_KIND:
             old_phase = (stored.get("status") or {}).get("phase")

@@ -129,3 +129,32 @@ def test_kopf_watch_streams_are_found_by_name_and_supervised() -> None:
         await supervisor.stop()
 
     run(scenario)
+
+
+def test_the_expected_tasks_are_awaited_and_supervised() -> None:
+    async def scenario() -> None:
+        exits = Exits()
+        supervisor = Supervisor(exit=exits)
+        waiting = asyncio.create_task(supervisor.await_tasks({"watcher for a@ns"}, within=5))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+        watcher = asyncio.create_task(forever(), name="watcher for a@ns")
+        await waiting
+        assert supervisor.watched == ["watcher for a@ns"]
+        assert exits.codes == []
+        supervisor.stopping()
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
+
+    run(scenario)
+
+
+def test_a_process_whose_watches_never_start_exits() -> None:
+    async def scenario() -> None:
+        exits = Exits()
+        supervisor = Supervisor(exit=exits)
+        await supervisor.await_tasks({"watcher for a@ns"}, within=0.5)
+        assert exits.codes == [EXIT_FAILED]
+        assert supervisor.failure == "not started within 0.5s: watcher for a@ns"
+
+    run(scenario)

@@ -25,6 +25,9 @@ class ReadyReason(StrEnum):
     # The API server refused the Job of this generation's newest run: the template is wrong.
     # Unlike the others it does not hold a new manual token back (its run is made, and fails).
     INVALID_JOB_TEMPLATE = "InvalidJobTemplate"
+    # spec.reporting.enabled, and this operator serves no report endpoint: a run could not
+    # report, and its heartbeat would end it. It holds new runs back, as an invalid spec does.
+    REPORTING_UNAVAILABLE = "ReportingUnavailable"
 
 
 class SuspendedReason(StrEnum):
@@ -43,6 +46,7 @@ class RunReason(StrEnum):
     JOB_DELETED = "JobDeleted"
     JOB_REJECTED = "JobRejected"
     REPLACED = "Replaced"
+    STALLED = "Stalled"  # no report within reporting.heartbeatSeconds
     SUPERSEDED = "Superseded"
     CONCURRENCY_FORBIDDEN = "ConcurrencyForbidden"
     QUEUE_FULL = "QueueFull"

@@ -25,9 +25,14 @@ __all__ = [
     "JobTemplate",
     "JobTemplateMetadata",
     "MissedRunPolicy",
+    "Reporting",
     "RerunnableJobSpec",
     "RerunnableJobStatus",
+    "RunReport",
     "SkippedRun",
+    "StepDeclaration",
+    "StepPhase",
+    "StepStatus",
     "Trigger",
     "parse_time",
     "rfc3339",
@@ -116,6 +121,14 @@ class ExecutionPhase(StrEnum):
     INTERRUPTED = "Interrupted"
 
 
+class StepPhase(StrEnum):
+    PENDING = "Pending"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    SKIPPED = "Skipped"
+
+
 TERMINAL_PHASES = frozenset(
     {ExecutionPhase.SUCCEEDED, ExecutionPhase.FAILED, ExecutionPhase.INTERRUPTED}
 )
@@ -160,6 +173,38 @@ class JobTemplate(_Model):
     )
 
 
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+
+
+class Reporting(_Model):
+    """The report channel of a job's runs (see the README's "Runs that report back")."""
+
+    enabled: bool = Field(
+        default=False,
+        description=(
+            "Give each run's containers what they need to report progress, steps and a result "
+            "to the operator (RERUNNABLE_REPORT_URL, a pod-bound token, the CA): no RBAC needed."
+        ),
+    )
+    heartbeat_seconds: int | None = Field(
+        default=None,
+        ge=10,
+        description=(
+            "End a Running run as Interrupted (reason Stalled), and delete its Job, when its last "
+            "report (or, before any, its Job's start) is older than this."
+        ),
+    )
+
+
+class StepDeclaration(_Model):
+    """One step of the operation a run performs; every run starts with all of them Pending."""
+
+    name: str = Field(
+        max_length=63, pattern=DNS_LABEL, description="A DNS label, unique in the job's steps."
+    )
+    description: str | None = Field(default=None, description="What the step does, for people.")
+
+
 class RerunnableJobSpec(_Model):
     """Configuration of a job that runs on schedules and on demand; a superset of CronJob's spec."""
 
@@ -168,6 +213,10 @@ class RerunnableJobSpec(_Model):
             (
                 "!(has(self.schedule) && has(self.schedules))",
                 "set either schedule or schedules, not both",
+            ),
+            (
+                "!has(self.steps) || self.steps.all(s, self.steps.exists_one(t, t.name == s.name))",
+                "spec.steps: step names must be unique",
             ),
         )
     )
@@ -228,6 +277,14 @@ class RerunnableJobSpec(_Model):
     )
     job_template: JobTemplate = Field(
         description="The Job to create for each run; copied at trigger time."
+    )
+    reporting: Reporting | None = Field(
+        default=None, description="Runs report progress, steps and a result, with a heartbeat."
+    )
+    steps: list[StepDeclaration] | None = Field(
+        default=None,
+        max_length=30,
+        description="The ordered steps of each run, reported by the workload (at most 30).",
     )
 
 
@@ -337,6 +394,31 @@ class ExecutionProgress(_Model):
     total: int = Field(default=1, description="Completions the Job needs.")
 
 
+class RunReport(_Model):
+    """What the workload last reported of itself."""
+
+    completed: int | None = Field(default=None, ge=0, description="Units of work done.")
+    total: int | None = Field(default=None, ge=0, description="Units of work in all.")
+    progress: str | None = Field(
+        default=None, description="completed/total, as kubectl get shows it (e.g. 42/100)."
+    )
+    step: str | None = Field(default=None, description="The step running now, if any.")
+    message: str | None = Field(default=None, description="The workload's own words.")
+    updated_at: datetime | None = Field(
+        default=None, description="When the last report arrived (it is also the heartbeat)."
+    )
+
+
+class StepStatus(_Model):
+    """One step of the run, as the workload reported it."""
+
+    name: str = Field(description="Name of the step.")
+    phase: StepPhase = Field(default=StepPhase.PENDING, description="Phase of the step.")
+    message: str | None = Field(default=None, description="The workload's words about it.")
+    start_time: datetime | None = Field(default=None, description="When it started running.")
+    completion_time: datetime | None = Field(default=None, description="When it ended.")
+
+
 class ExecutionStatus(_Model):
     """State of one run, following its Job."""
 
@@ -360,3 +442,13 @@ class ExecutionStatus(_Model):
     completion_time: datetime | None = Field(default=None, description="When the run ended.")
     progress: ExecutionProgress | None = Field(default=None, description="Pod counts of the Job.")
     conditions: list[Condition] = Field(default_factory=list, description="Conditions.")
+    report: RunReport | None = Field(
+        default=None, description="What the workload last reported (reporting.enabled)."
+    )
+    steps: list[StepStatus] = Field(
+        default_factory=list, description="The run's steps, in their declared order."
+    )
+    result: dict[str, str] | None = Field(
+        default=None,
+        description="What the run leaves behind (e.g. a backup's location); at most 4 KiB in all.",
+    )

@@ -13,7 +13,7 @@ workers, all under the supervisor (a task that ends ends the process).
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +23,13 @@ from rerunnable.controller.leader import Election, LeaderElector
 from rerunnable.controller.listing import list_into
 from rerunnable.controller.metrics import Metrics
 from rerunnable.controller.reconciler import Reconciler
+from rerunnable.controller.report_auth import ReportAuth
+from rerunnable.controller.report_server import ReportServer, ReportServerOptions
+from rerunnable.controller.report_sink import ReportSink
 from rerunnable.controller.store import Store
 from rerunnable.controller.supervisor import Supervisor
 from rerunnable.controller.workqueue import WorkQueue
+from rerunnable.core.manifests import ReportEndpoint
 from rerunnable.kube.client import KubeClient
 from rerunnable.kube.config import ClusterConfig
 from rerunnable.kube.credentials import Credentials
@@ -39,6 +43,9 @@ logger = logging.getLogger(__name__)
 
 WORKERS = 16
 RELIST = 5  # seconds between attempts at the start-up lists
+# seconds the watch streams may take to start; kopf retries discovery and its watches
+# forever, so this is long enough to ride out an API server that is still starting.
+WATCHES_WITHIN = 120.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,8 @@ class Options:
     namespaces: Sequence[str]  # empty: all
     identity: str  # this replica, in the Lease and in its Events
     election: Election | None  # None: no leader election, this replica works
+    reports: ReportServerOptions | None = None  # None: no report endpoint
+    report_url: str | None = None  # the base URL workloads reach the endpoint at
 
 
 class Operator:
@@ -65,12 +74,24 @@ class Operator:
         self.indexes = Indexes()
         self.store = Store(self.indexes)
         self.queue: WorkQueue[tuple[str, str]] = WorkQueue()
+        kube = KubeClient(self.transport)
+        endpoint = None
+        self.report_server = None
+        if options.reports is not None and options.report_url:
+            endpoint = ReportEndpoint(options.report_url, options.reports.cafile.read_text())
+            self.report_server = ReportServer(
+                options.reports,
+                ReportAuth(self.transport, self.indexes[Kind.JOB]),
+                ReportSink(kube, self.indexes, self.metrics),
+                self.metrics,
+            )
         self.reconciler = Reconciler(
             self.store,
-            KubeClient(self.transport),
+            kube,
             EventRecorder(self.transport, instance=options.identity),
             self.queue,
             metrics=self.metrics,
+            reports=endpoint,
         )
         self.elector = (
             LeaderElector(
@@ -94,19 +115,28 @@ class Operator:
         self.store.observed(kind, key, version.name, version.resource_version, deleted=deleted)
         self.queue.add(key)
 
-    async def start(self) -> None:
-        """List, elect, and work once leading; every task under the supervisor."""
+    async def start(self, watches: Collection[str] = ()) -> None:
+        """List, elect, and work once leading; every task under the supervisor.
+
+        `watches`: the names of the watch tasks that must run before this replica may
+        campaign (or work): a replica that watches nothing must never lead.
+        """
         supervise = self.supervisor.spawn
         supervise(self.supervisor.adopt_kopf_watchers(), name="kopf-watchers")
         supervise(self._list_world(), name="list")
+        if self.report_server is not None:
+            # Every replica takes reports, leader or not (docs/design.md, "Reports").
+            supervise(self.report_server.serve(), name="report-server")
+        supervise(self._campaign(watches), name="campaign")
+
+    async def _campaign(self, watches: Collection[str]) -> None:
+        await self.supervisor.await_tasks(watches, within=WATCHES_WITHIN)
         if self.elector is None:
             self.metrics.leader.set(1)
-            supervise(self._work(), name="work")
-            return
-        supervise(
-            self.elector.run(self._lead, lambda: self.supervisor.fail("leadership lost")),
-            name="elector",
-        )
+            await self._lead()
+        else:
+            await self.elector.run(self._lead, lambda: self.supervisor.fail("leadership lost"))
+        await asyncio.Event().wait()
 
     async def stop(self) -> None:
         await self.supervisor.stop()

@@ -52,6 +52,14 @@ class ObjectIndex(Mapping[Key, Iterable[Versioned[Any]]]):
     def __contains__(self, key: object) -> bool:
         return key in self._by_key
 
+    def find(self, namespace: str, name: str) -> Versioned[Any] | None:
+        """An object by its own namespace and name, wherever it is filed."""
+        return self._known((namespace, name))
+
+    def filed_under(self, namespace: str, name: str) -> Key | None:
+        """The RerunnableJob an object is filed under."""
+        return self._where.get((namespace, name))
+
     def put(self, key: Key, version: Versioned[Any]) -> None:
         """A version from the watch; an older one than known is ignored."""
         object_id = (key[0], version.name)

@@ -58,6 +58,22 @@ class Metrics:
             ["error"],
             registry=r,
         )
+        self.runs_stalled = Counter(
+            "rerunnable_runs_stalled",
+            "Runs ended Interrupted (reason Stalled): no report within reporting.heartbeatSeconds.",
+            registry=r,
+        )
+        self.reports = Counter(
+            "rerunnable_reports",
+            "Reports from workloads, by outcome: accepted, or why they were refused.",
+            ["outcome"],
+            registry=r,
+        )
+        self.report_writes = Counter(
+            "rerunnable_report_status_writes",
+            "Status writes of reports (at most one per Execution per second).",
+            registry=r,
+        )
         self._active: dict[object, int] = {}
 
     def set_active(self, key: object, count: int) -> None:

@@ -21,20 +21,29 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rerunnable.api.reasons import EventReason
-from rerunnable.api.v1alpha1 import ExecutionPhase, ExecutionStatus, Trigger, to_wire
+from rerunnable.api.v1alpha1 import (
+    TERMINAL_PHASES,
+    ExecutionPhase,
+    ExecutionStatus,
+    Trigger,
+    to_wire,
+)
 from rerunnable.controller.faults import crash_point
 from rerunnable.controller.kinds import Key, Kind, Versioned, resource_version
 from rerunnable.controller.metrics import Metrics
 from rerunnable.controller.store import Store
 from rerunnable.controller.workqueue import WorkQueue
 from rerunnable.core import manifests
-from rerunnable.core.execution_status import with_job
+from rerunnable.core.execution_status import REPORTED_FIELDS, status_patch, with_job
+from rerunnable.core.manifests import ReportEndpoint
 from rerunnable.core.planner import Event, NewExecution, Plan, plan
 from rerunnable.core.planner.following import refused
+from rerunnable.core.reports import termination_messages, with_termination_messages
 from rerunnable.core.state import ExecutionState, JobState, RerunnableJobState
 from rerunnable.kube.client import Kube
 from rerunnable.kube.errors import (
     AlreadyExistsError,
+    ConflictError,
     InvalidError,
     KubeError,
     NameConflictError,
@@ -50,6 +59,7 @@ logger = logging.getLogger(__name__)
 MAX_BACKOFF = 300.0
 # The API server away (a restart, an outage) is no fault of the object: come back soon after.
 UNAVAILABLE_BACKOFF = 10.0
+CONFLICT_DELAY = 0.2  # seconds: the watch delivers what changed meanwhile
 
 
 def _utcnow() -> datetime:
@@ -65,7 +75,10 @@ class Reconciler:
         queue: WorkQueue[Key],
         clock: Callable[[], datetime] = _utcnow,
         metrics: Metrics | None = None,
+        *,
+        reports: ReportEndpoint | None = None,
     ) -> None:
+        self._reports = reports  # where workloads report, if this operator takes reports
         self._store = store
         self._kube = kube
         self._events = events
@@ -91,7 +104,13 @@ class Reconciler:
             self._metrics.set_active(key, 0)
             return
         executions = {e.name: e for e in self._store.executions(key)}
-        p = plan(rjob, executions.values(), self._store.jobs(key), self._clock())
+        p = plan(
+            rjob,
+            executions.values(),
+            self._store.jobs(key),
+            self._clock(),
+            reports=self._reports is not None,
+        )
         started = await self._runs(key, rjob, executions, p)
         if p.starts_runs and self._queue.waiting:
             self._queue.add(key)  # bookkeeping not run now: a later pass plans it again
@@ -101,11 +120,18 @@ class Reconciler:
             self._post(rjob, event)
         for phase in p.finished:
             self._metrics.runs_finished.labels(phase.value).inc()
+        self._metrics.runs_stalled.inc(p.stalled)
         self._metrics.set_active(key, p.status.active_count)
         if p.wake_at is not None:
             self._queue.add_after(key, (p.wake_at - self._clock()).total_seconds())
 
     async def _retry_later(self, key: Key, e: Exception) -> None:
+        if isinstance(e, ConflictError):
+            # A workload's report changed the Execution since this pass read it (a write that
+            # touches reported fields is conditional): the watch brings the news; look again.
+            logger.debug("reconcile of %s/%s: %s; again soon", *key, e)
+            self._queue.add_after(key, CONFLICT_DELAY)
+            return
         self._metrics.reconcile_errors.labels(type(e).__name__).inc()
         failures = self._failures.get(key, 0) + 1
         self._failures[key] = failures
@@ -139,16 +165,18 @@ class Reconciler:
         """Executions follow their Jobs; runs are interrupted, created, started. Returns the
         runs whose Job now exists (recording that is bookkeeping)."""
         for name, status in p.execution_updates.items():
-            await self._write_status(key, name, status)
+            if status.phase in TERMINAL_PHASES:
+                status = await self._with_termination_report(key[0], name, status)
+            await self._write_status(key, executions[name], status)
         for interrupt in p.interrupts:
-            await self._write_status(key, interrupt.execution, interrupt.status)
+            await self._write_status(key, executions[interrupt.execution], interrupt.status)
             await _ignore_missing(self._kube.delete_job(key[0], interrupt.execution))
         started = []
         for new in p.creates:
             execution = await self._create_execution(key, rjob, new)
             queued = new.queued_status(execution.status)
             if queued is not None:
-                await self._write_status(key, new.name, queued)
+                await self._write_status(key, execution, queued)
             if new.starts_job(execution.status) and await self._create_job(key, rjob, execution):
                 started.append(execution)
         for name in p.starts:
@@ -174,7 +202,7 @@ class Reconciler:
         self, key: Key, rjob: RerunnableJobState, execution: ExecutionState
     ) -> bool:
         """Create the Job of `execution`; False if the API server refused it (the run failed)."""
-        manifest = manifests.run_job(rjob, execution)
+        manifest = manifests.run_job(rjob, execution, self._reports)
         if manifest is None:
             return False
         try:
@@ -184,7 +212,7 @@ class Reconciler:
             job = await self._kube.get_job(rjob.namespace, execution.name)
         except InvalidError as e:
             status, event = refused(execution, e.message, self._clock())
-            await self._write_status(key, execution.name, status)
+            await self._write_status(key, execution, status)
             self._post(rjob, event)
             self._metrics.runs_finished.labels(ExecutionPhase.FAILED.value).inc()
             return False
@@ -203,9 +231,8 @@ class Reconciler:
     ) -> None:
         """Started runs name their Job; the history limits prune; the status goes last."""
         for execution in started:
-            await self._write_status(
-                key, execution.name, with_job(execution.status, execution.name)
-            )
+            status = with_job(execution.status, execution.name, p.steps)
+            await self._write_status(key, execution, status)
         for name in p.deletes:
             await _ignore_missing(self._kube.delete_execution(rjob.namespace, name))
             self._store.deleted(Kind.EXECUTION, key, name)
@@ -222,13 +249,31 @@ class Reconciler:
 
     # -- the writes' plumbing --------------------------------------------------------------------
 
-    async def _write_status(self, key: Key, name: str, status: ExecutionStatus) -> None:
+    async def _write_status(
+        self, key: Key, before: ExecutionState, status: ExecutionStatus
+    ) -> None:
+        """Write what changed from `before`; conditionally on its version if a workload's
+        reports may have changed the same fields since (ConflictError, then)."""
+        patch = status_patch(before.status, status)
+        if not patch:
+            return
+        version = before.resource_version if REPORTED_FIELDS & set(patch) else None
+        name = before.name
         try:
-            body = await self._kube.patch_execution_status(key[0], name, to_wire(status))
+            body = await self._kube.patch_execution_status(
+                key[0], name, patch, resource_version=version or None
+            )
         except NotFoundError:
             self._store.deleted(Kind.EXECUTION, key, name)
             return
         self._remember(Kind.EXECUTION, key, name, body, ExecutionState.from_body(body))
+
+    async def _with_termination_report(
+        self, namespace: str, name: str, status: ExecutionStatus
+    ) -> ExecutionStatus:
+        """A run that ends keeps what its pods left in their termination messages."""
+        pods = await self._kube.list_pods(namespace, name)
+        return with_termination_messages(status, termination_messages(pods))
 
     def _remember(self, kind: Kind, key: Key, name: str, body: dict[str, Any], obj: Any) -> None:
         self._store.wrote(kind, key, Versioned(name, resource_version(body), obj))

@@ -10,7 +10,11 @@ without another write; Kubernetes restarts it, and the fresh process rebuilds
 its view from the API server.
 
 kopf keeps its watch streams in tasks of its own and does not notice when one
-dies; `adopt_kopf_watchers` finds them by name and supervises them too.
+dies; `adopt_kopf_watchers` finds them by name and supervises them too. Nor
+does it always start them: a process that starts while the API server is still
+installing its paths finds no CRDs and watches nothing of ours, for good.
+`await_tasks` holds the election and the workers back until every expected
+watch runs, and ends the process if one does not come.
 """
 
 import asyncio
@@ -18,7 +22,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Collection, Coroutine
 from typing import Any
 
 __all__ = ["EXIT_FAILED", "KOPF_WATCHER_PREFIX", "Supervisor"]
@@ -78,6 +82,23 @@ class Supervisor:
         while True:
             self.adopt_named(KOPF_WATCHER_PREFIX)
             await asyncio.sleep(interval)
+
+    async def await_tasks(self, names: Collection[str], *, within: float) -> None:
+        """Return once tasks of all these names run (and supervise them); if they do not
+        within `within` seconds, fail: a process without its watches must not work."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            running = {t.get_name(): t for t in asyncio.all_tasks() if t.get_name() in names}
+            for task in running.values():
+                self.adopt(task)
+            missing = sorted(set(names) - set(running))
+            if not missing:
+                return
+            if loop.time() >= deadline:
+                self.fail(f"not started within {within:g}s: {', '.join(missing)}")
+                return
+            await asyncio.sleep(0.2)
 
     def adopt_named(self, prefix: str) -> None:
         """Supervise the running tasks whose names start with `prefix`."""

@@ -4,7 +4,9 @@ A terminal phase is final (the API server enforces it too), so a finished
 Execution is returned unchanged whatever happens to its Job afterwards.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from rerunnable.api.reasons import RunReason
 from rerunnable.api.v1alpha1 import (
@@ -13,10 +15,21 @@ from rerunnable.api.v1alpha1 import (
     ExecutionPhase,
     ExecutionProgress,
     ExecutionStatus,
+    StepStatus,
+    to_wire,
 )
+from rerunnable.core.reports import close_steps
 from rerunnable.core.state import ExecutionState, JobState
 
-__all__ = ["follow_job", "interrupted", "queued", "rejected", "with_job"]
+__all__ = [
+    "REPORTED_FIELDS",
+    "follow_job",
+    "interrupted",
+    "queued",
+    "rejected",
+    "status_patch",
+    "with_job",
+]
 
 
 def interrupted(
@@ -31,18 +44,25 @@ def rejected(status: ExecutionStatus, *, message: str, now: datetime) -> Executi
     return _finished(status, ExecutionPhase.FAILED, RunReason.JOB_REJECTED, message, now)
 
 
-def queued() -> ExecutionStatus:
+def queued(steps: Sequence[StepStatus] = ()) -> ExecutionStatus:
     """The status of a run that waits for the active one to end (concurrencyPolicy Queue)."""
     return ExecutionStatus(
         phase=ExecutionPhase.PENDING,
         reason=RunReason.QUEUED,
         message="waits for the active run to end (concurrencyPolicy Queue)",
+        steps=list(steps),
     )
 
 
-def with_job(status: ExecutionStatus, job_name: str) -> ExecutionStatus:
-    """The status of a run once its Job exists: the Job is named, a waiting reason goes."""
-    return status.model_copy(update={"job_name": job_name, "reason": None, "message": None})
+def with_job(
+    status: ExecutionStatus, job_name: str, steps: Sequence[StepStatus] = ()
+) -> ExecutionStatus:
+    """The status of a run once its Job exists: the Job is named, a waiting reason goes, and
+    the declared `steps` are there, Pending, unless the status has its steps already."""
+    update: dict[str, Any] = {"job_name": job_name, "reason": None, "message": None}
+    if not status.steps and steps:
+        update["steps"] = list(steps)
+    return status.model_copy(update=update)
 
 
 def follow_job(
@@ -130,5 +150,23 @@ def _finished(
             "message": message,
             "completion_time": status.completion_time or at,
             "conditions": [condition],
+            "steps": close_steps(status.steps, phase, at),
         }
     )
+
+
+def status_patch(before: ExecutionStatus, after: ExecutionStatus) -> dict[str, Any]:
+    """The JSON merge patch of the status from `before` to `after`: the changed fields only,
+    so that a write never carries back a field it did not change (a workload's report, say).
+
+    Empty if nothing changed; else the phase always goes too (the API server has none
+    for a new Execution until it is written).
+    """
+    old, new = to_wire(before), to_wire(after)
+    changed = {key: value for key, value in new.items() if old.get(key) != value}
+    return {"phase": new["phase"], **changed} if changed else {}
+
+
+# The fields a workload's reports write (any replica); the leader touches them only with
+# the Execution's resourceVersion as a precondition (see docs/design.md, "Reports").
+REPORTED_FIELDS = frozenset({"report", "steps", "result"})

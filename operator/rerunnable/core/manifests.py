@@ -5,6 +5,7 @@ moment the run starts, from the template the run copied.
 """
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 from rerunnable.api.names import (
@@ -21,6 +22,8 @@ from rerunnable.api.v1alpha1 import ExecutionSpec, JobTemplate, Trigger, rfc3339
 from rerunnable.core.state import ExecutionState, RerunnableJobState
 
 __all__ = [
+    "REPORT_AUDIENCE",
+    "ReportEndpoint",
     "build_job",
     "controller_ref",
     "execution_manifest",
@@ -28,6 +31,7 @@ __all__ = [
     "ownership_conflict",
     "run_job",
     "run_labels",
+    "with_report_channel",
 ]
 
 API_VERSION = f"{GROUP}/{VERSION}"
@@ -81,13 +85,36 @@ def execution_manifest(rjob: RerunnableJobState, name: str, spec: ExecutionSpec)
     }
 
 
-def run_job(rjob: RerunnableJobState, execution: ExecutionState) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class ReportEndpoint:
+    """Where a run's workload reports: the operator's `--report-url`, and the PEM of the CA
+    that signed the report server's certificate."""
+
+    base_url: str
+    ca_pem: str
+
+    def url(self, namespace: str, execution: str) -> str:
+        base = self.base_url.rstrip("/")
+        return f"{base}/v1/namespaces/{namespace}/executions/{execution}/report"
+
+
+# Where the pod-bound token for reports is mounted in every container of a reporting run.
+REPORT_TOKEN_DIR = "/var/run/secrets/rerunnable.dev/report"
+REPORT_TOKEN_VOLUME = "rerunnable-report-token"
+REPORT_AUDIENCE = "rerunnable.dev"
+REPORT_TOKEN_SECONDS = 3600
+
+
+def run_job(
+    rjob: RerunnableJobState, execution: ExecutionState, reports: ReportEndpoint | None = None
+) -> dict[str, Any] | None:
     """The Job of `execution`: from the template it copied when queued, else the job's current
-    one (it starts now). None if there is no template to make it from."""
+    one (it starts now). None if there is no template to make it from. A job with
+    `reporting.enabled` gets the report channel in its pods (`with_report_channel`)."""
     template = execution.spec.job_template or (rjob.spec.job_template if rjob.spec else None)
     if template is None:
         return None
-    return build_job(
+    job = build_job(
         template=template,
         namespace=rjob.namespace,
         rerunnable_job=rjob.name,
@@ -96,6 +123,44 @@ def run_job(rjob: RerunnableJobState, execution: ExecutionState) -> dict[str, An
         trigger=execution.spec.trigger,
         scheduled_time=execution.spec.scheduled_time,
     )
+    reporting = rjob.spec.reporting if rjob.spec else None
+    if reports is not None and reporting is not None and reporting.enabled:
+        with_report_channel(job, reports.url(rjob.namespace, execution.name), reports.ca_pem)
+    return job
+
+
+def with_report_channel(job: dict[str, Any], url: str, ca_pem: str) -> None:
+    """Give every container and init container of `job` what it needs to report: the URL, the
+    Execution's name, the CA, and a pod-bound token (audience rerunnable.dev, an hour, renewed
+    by the kubelet) mounted read-only. Nothing else in the pod template changes."""
+    pod = job["spec"]["template"].setdefault("spec", {})
+    execution = job["metadata"]["name"]
+    env = [
+        {"name": "RERUNNABLE_REPORT_URL", "value": url},
+        {"name": "RERUNNABLE_EXECUTION", "value": execution},
+        {"name": "RERUNNABLE_REPORT_CA", "value": ca_pem},
+        {"name": "RERUNNABLE_REPORT_TOKEN_FILE", "value": f"{REPORT_TOKEN_DIR}/token"},
+    ]
+    mount = {"name": REPORT_TOKEN_VOLUME, "mountPath": REPORT_TOKEN_DIR, "readOnly": True}
+    for key in ("initContainers", "containers"):
+        for container in pod.get(key) or []:
+            names = {e["name"] for e in env}
+            container["env"] = [
+                *(e for e in container.get("env") or [] if e.get("name") not in names),
+                *env,
+            ]
+            container["volumeMounts"] = [*(container.get("volumeMounts") or []), mount]
+    token = {
+        "serviceAccountToken": {
+            "audience": REPORT_AUDIENCE,
+            "expirationSeconds": REPORT_TOKEN_SECONDS,
+            "path": "token",
+        }
+    }
+    pod["volumes"] = [
+        *(pod.get("volumes") or []),
+        {"name": REPORT_TOKEN_VOLUME, "projected": {"sources": [token]}},
+    ]
 
 
 def build_job(

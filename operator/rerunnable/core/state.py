@@ -113,6 +113,7 @@ class ExecutionState:
     spec: ExecutionSpec
     status: ExecutionStatus
     deleting: bool
+    resource_version: int = 0
 
     @classmethod
     def from_body(cls, body: Body) -> "ExecutionState":
@@ -126,6 +127,7 @@ class ExecutionState:
             spec=ExecutionSpec.model_validate(body.get("spec") or {}),
             status=ExecutionStatus.model_validate(body.get("status") or {}),
             deleting=bool(meta.get("deletionTimestamp")),
+            resource_version=int(meta.get("resourceVersion") or 0),
         )
 
     @property

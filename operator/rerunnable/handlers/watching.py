@@ -7,7 +7,7 @@ else; the work happens on the operator's own queue (rerunnable.controller).
 """
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
 import kopf
@@ -15,8 +15,9 @@ import kopf
 from rerunnable.api.names import EXECUTION_PLURAL, GROUP, RERUNNABLE_JOB_PLURAL, VERSION
 from rerunnable.controller.app import Operator
 from rerunnable.controller.kinds import JOB_LABEL_KEYS, Kind
+from rerunnable.controller.supervisor import KOPF_WATCHER_PREFIX
 
-__all__ = ["FOREVER", "operator_of"]
+__all__ = ["FOREVER", "operator_of", "watch_task_names"]
 
 JOB_LABELS: dict[str, Any] = dict.fromkeys(JOB_LABEL_KEYS, kopf.PRESENT)
 CONNECT_TIMEOUT = 10.0  # seconds; kopf's default for a watch is its 5-minute request timeout
@@ -33,6 +34,20 @@ class _Forever:
 
 
 FOREVER = _Forever()
+
+
+# The resources of the three event handlers below, as kopf names them.
+WATCHED = (
+    "rerunnablejobs.v1alpha1.rerunnable.dev",
+    "executions.v1alpha1.rerunnable.dev",
+    "jobs.v1.batch",
+)
+
+
+def watch_task_names(namespaces: Sequence[str]) -> set[str]:
+    """The tasks kopf runs the watches in: `watcher for <resource>@<namespace or None>`."""
+    scopes: list[str | None] = [*namespaces] or [None]
+    return {f"{KOPF_WATCHER_PREFIX}{r}@{ns}" for r in WATCHED for ns in scopes}
 
 
 def operator_of(memo: Any) -> Operator:
@@ -97,7 +112,8 @@ async def start(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
     # what still ends a watch task ends the process (see controller.supervisor).
     settings.networking.error_backoffs = FOREVER
     settings.watching.connect_timeout = CONNECT_TIMEOUT
-    await operator_of(memo).start()
+    operator = operator_of(memo)
+    await operator.start(watches=watch_task_names(operator.options.namespaces))
 
 
 @kopf.on.probe(id="healthy")

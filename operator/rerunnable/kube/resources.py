@@ -11,7 +11,16 @@ from rerunnable.api.names import (
     VERSION,
 )
 
-__all__ = ["EVENTS", "EXECUTIONS", "JOBS", "LEASES", "RERUNNABLE_JOBS", "Resource"]
+__all__ = [
+    "EVENTS",
+    "EXECUTIONS",
+    "JOBS",
+    "LEASES",
+    "PODS",
+    "RERUNNABLE_JOBS",
+    "TOKEN_REVIEWS",
+    "Resource",
+]
 
 
 @dataclass(frozen=True)
@@ -49,3 +58,5 @@ EXECUTIONS = Resource(GROUP, VERSION, EXECUTION_PLURAL, EXECUTION_KIND)
 JOBS = Resource("batch", "v1", "jobs", "Job")
 EVENTS = Resource("", "v1", "events", "Event")
 LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
+PODS = Resource("", "v1", "pods", "Pod")
+TOKEN_REVIEWS = Resource("authentication.k8s.io", "v1", "tokenreviews", "TokenReview")

@@ -21,6 +21,7 @@ from rerunnable.plugin.commands import (
     next_command,
     resume_command,
     run_command,
+    status_command,
     suspend_command,
 )
 from rerunnable.plugin.errors import PluginError
@@ -38,6 +39,7 @@ _TOP_EPILOG = """\
 examples:
   kubectl rerun run nightly-backup --wait --timeout 30m
   kubectl rerun history nightly-backup -n team-a
+  kubectl rerun status nightly-backup-m1a2b3c4d
   kubectl rerun next nightly-backup -c 10
   kubectl rerun suspend nightly-backup --until 2h
   kubectl rerun resume nightly-backup
@@ -79,6 +81,16 @@ Finished runs beyond the job's history limits are pruned by the operator.
 examples:
   kubectl rerun history nightly-backup
   kubectl rerun history nightly-backup -o json | jq -r '.items[0].status.phase'
+"""
+
+_STATUS_EPILOG = """\
+Progress, the message and the steps are what the run's workload reported
+(spec.reporting); pods are those of the run's Job. -o json|yaml prints the
+Execution object.
+
+examples:
+  kubectl rerun status nightly-backup-m1a2b3c4d
+  kubectl rerun history nightly-backup      # the names of its runs
 """
 
 _NEXT_EPILOG = """\
@@ -228,6 +240,17 @@ def build_parser() -> argparse.ArgumentParser:
     history = command("history", "list the Executions of a RerunnableJob", _HISTORY_EPILOG)
     _output_flag(history)
 
+    status = commands.add_parser(
+        "status",
+        help="show one run: its phase, progress, steps, result and pods",
+        description="Show one run (an Execution): its phase, progress, steps, result and pods.",
+        epilog=_STATUS_EPILOG,
+        formatter_class=formatter,
+        parents=[flags],
+    )
+    status.add_argument("name", metavar="EXECUTION", help="name of the Execution")
+    _output_flag(status)
+
     upcoming = command("next", "list the upcoming scheduled runs of a RerunnableJob", _NEXT_EPILOG)
     upcoming.add_argument(
         "-c", "--count", type=_count, default=5, help="how many runs to list (default 5)"
@@ -273,6 +296,8 @@ def dispatch(args: argparse.Namespace, console: Console) -> int:
             )
         if args.command == "history":
             return history_command(cluster, args.name, output=args.output, console=console)
+        if args.command == "status":
+            return status_command(cluster, args.name, output=args.output, console=console)
         if args.command == "next":
             return next_command(
                 cluster, args.name, count=args.count, output=args.output, console=console

@@ -13,10 +13,10 @@ from collections.abc import Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from rerunnable.api.names import LABEL_RERUNNABLE_JOB
+from rerunnable.api.names import LABEL_EXECUTION, LABEL_RERUNNABLE_JOB
 from rerunnable.kube import ConfigError, Credentials, KubeError, NotFoundError, load
 from rerunnable.kube.errors import UnavailableError
-from rerunnable.kube.resources import EVENTS, EXECUTIONS, RERUNNABLE_JOBS
+from rerunnable.kube.resources import EVENTS, EXECUTIONS, PODS, RERUNNABLE_JOBS
 from rerunnable.kube.transport import MERGE_PATCH, Transport
 from rerunnable.plugin.errors import PluginError
 
@@ -48,6 +48,16 @@ class Cluster:
         raise NotImplementedError
 
     def executions_of(self, rjob: str) -> list[Body]:
+        raise NotImplementedError
+
+    def get_execution(self, name: str) -> Body:
+        found = self.find_execution(name)
+        if found is None:
+            raise PluginError(f'execution "{name}" not found in namespace "{self.namespace}"')
+        return found
+
+    def pods_of(self, execution: str) -> list[Body]:
+        """The pods of an Execution's Job (by its label); [] if they cannot be read."""
         raise NotImplementedError
 
     def patch_rjob(self, name: str, patch: Mapping[str, Any]) -> Body:
@@ -118,6 +128,18 @@ class ApiCluster(Cluster):
             body["metadata"].pop("managedFields", None)  # as kubectl get -o json|yaml
             result.append(body)
         return result
+
+    def pods_of(self, execution: str) -> list[Body]:
+        async def listed() -> list[Body]:
+            selector = f"{LABEL_EXECUTION}={execution}"
+            return [
+                pod async for pod in self._transport.list(PODS, self.namespace, labels=selector)
+            ]
+
+        try:
+            return self._call(listed())
+        except KubeError:
+            return []
 
     def patch_rjob(self, name: str, patch: Mapping[str, Any]) -> Body:
         try:

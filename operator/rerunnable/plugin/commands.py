@@ -26,11 +26,14 @@ from rerunnable.plugin.follow import (
     outcome_from_events,
     progress_line,
     refusal,
+    result_lines,
+    step_line,
     token_handled,
 )
 from rerunnable.plugin.history import history_table, newest_first
 from rerunnable.plugin.output import NONE, dump, short_duration
 from rerunnable.plugin.parsing import parse_until
+from rerunnable.plugin.status import status_text
 from rerunnable.plugin.upcoming import upcoming_json, upcoming_runs, upcoming_text
 
 __all__ = [
@@ -41,6 +44,7 @@ __all__ = [
     "next_command",
     "resume_command",
     "run_command",
+    "status_command",
     "suspend_command",
 ]
 
@@ -224,6 +228,8 @@ def _take_a_look(
     followed.token_handled = rjob is not None and token_handled(rjob, token)
     if verdict.snapshot is not None:
         followed.seen = True
+        for step, step_phase in verdict.snapshot.steps_changed(followed.last):
+            console.say(step_line(console.clock(), step, step_phase))
         followed.last = verdict.snapshot
         if verdict.snapshot.reported() != followed.reported:
             followed.reported = verdict.snapshot.reported()
@@ -231,6 +237,8 @@ def _take_a_look(
     if verdict.state == "finished":
         assert verdict.snapshot is not None
         console.say(final_line(execution_name, verdict.snapshot))
+        for line in result_lines(verdict.snapshot):
+            console.say(line)
         return exit_code_for_phase(verdict.snapshot.phase)
     if verdict.state == "refused":
         raise PluginError(verdict.message)
@@ -277,6 +285,22 @@ def history_command(cluster: Cluster, name: str, *, output: str | None, console:
         console.warn(f"No Executions of rerunnablejob/{name} in namespace {cluster.namespace}.")
     else:
         console.out.write(history_table(executions, console.now()))
+    return EXIT_OK
+
+
+# -- status -------------------------------------------------------------------------------------
+
+
+def status_command(
+    cluster: Cluster, execution: str, *, output: str | None, console: Console
+) -> int:
+    found = cluster.get_execution(execution)
+    if output:
+        meta = dict(found.get("metadata") or {})
+        meta.pop("managedFields", None)
+        console.out.write(dump({**found, "metadata": meta}, output))
+    else:
+        console.out.write(status_text(found, cluster.pods_of(execution), console.now()))
     return EXIT_OK
 
 

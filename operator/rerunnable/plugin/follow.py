@@ -21,6 +21,7 @@ from rerunnable.api.v1alpha1 import (
 )
 from rerunnable.core.messages import read_finished_event, without_held_token
 from rerunnable.plugin.output import read_status, section, short_duration
+from rerunnable.plugin.status import progress_bar
 
 __all__ = [
     "EXIT_FAILED",
@@ -34,6 +35,8 @@ __all__ = [
     "outcome_from_events",
     "progress_line",
     "refusal",
+    "result_lines",
+    "step_line",
 ]
 
 EXIT_OK = 0
@@ -68,6 +71,9 @@ class Snapshot:
     progress: tuple[int, int, int, int] | None  # succeeded, failed, active, total
     start_time: datetime | None
     completion_time: datetime | None
+    report: str = ""  # what the workload reported: a progress bar and its message
+    steps: tuple[tuple[str, str], ...] = ()  # (name, phase) of each step
+    result: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(cls, execution: Mapping[str, Any]) -> "Snapshot":
@@ -84,6 +90,9 @@ class Snapshot:
             ),
             start_time=status.start_time,
             completion_time=status.completion_time,
+            report=progress_bar(status.report),
+            steps=tuple((st.name, st.phase.value) for st in status.steps),
+            result=tuple(sorted((status.result or {}).items())),
         )
 
     @property
@@ -96,9 +105,14 @@ class Snapshot:
         succeeded, failed, active, total = self.progress
         return f"{succeeded}/{total} succeeded, {failed} failed, {active} active"
 
-    def reported(self) -> tuple[str, str | None, tuple[int, int, int, int] | None]:
-        """What a new progress line is printed for: phase, reason, pod counts."""
-        return (self.phase, self.reason, self.progress)
+    def reported(self) -> tuple[str, str | None, tuple[int, int, int, int] | None, str]:
+        """What a new progress line is printed for: phase, reason, pod counts, the report."""
+        return (self.phase, self.reason, self.progress, self.report)
+
+    def steps_changed(self, before: "Snapshot | None") -> list[tuple[str, str]]:
+        """The steps whose phase is new since `before` (all of them if there was none)."""
+        known = dict(before.steps) if before is not None else {}
+        return [(name, phase) for name, phase in self.steps if known.get(name) != phase]
 
 
 def progress_line(at: datetime, snapshot: Snapshot) -> str:
@@ -108,7 +122,21 @@ def progress_line(at: datetime, snapshot: Snapshot) -> str:
         detail = f"{snapshot.reason}: {snapshot.message}" if snapshot.message else snapshot.reason
     elif not detail:
         detail = "waiting for its Job" if snapshot.phase == ExecutionPhase.PENDING else ""
+    if snapshot.report:
+        detail = f"{snapshot.report}   ({detail})" if detail else snapshot.report
     return f"{at:%H:%M:%S}  {snapshot.phase:<11}  {detail}".rstrip()
+
+
+def step_line(at: datetime, name: str, phase: str) -> str:
+    """`12:03:05  step load: Running`."""
+    return f"{at:%H:%M:%S}  step {name}: {phase}"
+
+
+def result_lines(snapshot: Snapshot) -> list[str]:
+    """The run's result, one `key: value` line each, under a heading."""
+    if not snapshot.result:
+        return []
+    return ["result:", *(f"  {key}: {value}" for key, value in snapshot.result)]
 
 
 def final_line(name: str, snapshot: Snapshot) -> str:

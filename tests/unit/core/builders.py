@@ -173,6 +173,7 @@ def execution(
     deleting: bool = False,
     rerunnable_job: str = RJOB,
     generation: int = 1,
+    status_extra: Mapping[str, Any] | None = None,
 ) -> ExecutionState:
     """An Execution of `rerunnable_job`, owned (as controller) by `owner_uid`.
 
@@ -201,6 +202,7 @@ def execution(
         }.items()
         if value is not None
     }
+    status.update(status_extra or {})
     metadata: dict[str, Any] = {
         "name": name,
         "namespace": NAMESPACE,

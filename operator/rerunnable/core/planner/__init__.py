@@ -3,7 +3,8 @@
 `plan` reads as the reconcile does, in numbered steps, one module each:
 
 1. validate the spec (`validation`): an invalid object gets no new runs;
-2. let every Execution follow its Job, ending Interrupted if the Job is gone (`following`);
+2. let every Execution follow its Job, ending Interrupted if the Job is gone or the run
+   stopped reporting past its heartbeat (`following`);
 3. find what is due (`due`): schedule slots, with suspension and the missed-run
    policy, and a new manual token;
 4. start waiting Executions whose turn has come (`concurrency`);
@@ -20,12 +21,14 @@ any point leaves a state from which the next pass makes the same decisions
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
+from rerunnable.api.reasons import RunReason
 from rerunnable.api.v1alpha1 import TERMINAL_PHASES, ExecutionPhase
 from rerunnable.core.planner import concurrency, due, following, history, status, validation
 from rerunnable.core.planner.due import MAX_MISSED_RUNS, SKIP_GRACE
 from rerunnable.core.planner.model import Event, Interrupt, NewExecution, Plan
 from rerunnable.core.planner.status import RECENT_EXECUTIONS
 from rerunnable.core.planner.working import Pass
+from rerunnable.core.reports import initial_steps
 from rerunnable.core.schedule import InvalidSpecError
 from rerunnable.core.state import ExecutionState, JobState, RerunnableJobState
 
@@ -46,18 +49,25 @@ def plan(
     executions: Iterable[ExecutionState],
     jobs: Mapping[str, JobState],
     now: datetime,
+    *,
+    reports: bool = False,
 ) -> Plan:
-    """Decide everything one pass over `rjob` does. See the module docstring."""
+    """Decide everything one pass over `rjob` does. See the module docstring.
+
+    `reports`: whether this operator serves the report endpoint (spec.reporting needs it).
+    """
     mine = {e.name: e for e in executions if e.owner_uid == rjob.uid and not e.deleting}
     p = Pass.begin(rjob, mine, set(jobs), now)
 
     # 1. Validate. An invalid object's Executions still follow their Jobs.
-    checked = validation.validate(rjob, now)
+    checked = validation.validate(rjob, now, reports=reports)
     schedule = None if isinstance(checked, InvalidSpecError) else checked
     invalid = checked if isinstance(checked, InvalidSpecError) else None
 
-    # 2. Executions follow their Jobs.
+    # 2. Executions follow their Jobs, and their reports.
     following.follow_jobs(p, jobs)
+    reporting = rjob.spec.reporting if rjob.spec is not None else None
+    next_stall = following.stall(p, reporting.heartbeat_seconds if reporting else None)
 
     # 3. What is due.
     found = due.nothing_due(rjob) if schedule is None else due.find_due(rjob, schedule, now)
@@ -86,8 +96,10 @@ def plan(
         deletes=tuple(deletes),
         status=new_status,
         events=tuple(p.events),
-        wake_at=found.wake_at,
+        wake_at=min((t for t in (found.wake_at, next_stall) if t is not None), default=None),
         finished=_finished(mine, p),
+        stalled=sum(1 for i in p.interrupts if i.status.reason == RunReason.STALLED),
+        steps=tuple(initial_steps(rjob.spec.steps if rjob.spec else None)),
     )
 
 

@@ -12,12 +12,12 @@ from rerunnable.api.v1alpha1 import (
     Trigger,
     rfc3339,
 )
-from rerunnable.core.execution_status import interrupted
 from rerunnable.core.manifests import execution_manifest
 from rerunnable.core.naming import manual_execution_name, scheduled_execution_name
 from rerunnable.core.planner.due import Due
-from rerunnable.core.planner.model import Event, Interrupt, NewExecution
+from rerunnable.core.planner.model import Event, NewExecution
 from rerunnable.core.planner.working import Pass
+from rerunnable.core.reports import initial_steps
 from rerunnable.core.state import ExecutionState, RerunnableJobState
 
 __all__ = ["admit", "new_execution", "start_waiting"]
@@ -124,6 +124,7 @@ def new_execution(
         manifest=execution_manifest(rjob, name, spec),
         queued=queued,
         requested_by=requested_by,
+        steps=tuple(initial_steps(rjob.spec.steps if rjob.spec else None)),
     )
 
 
@@ -170,10 +171,4 @@ def _create(p: Pass, candidate: _Candidate, *, queued: bool = False) -> None:
 
 
 def _interrupt(p: Pass, name: str, message: str) -> None:
-    status = interrupted(p.statuses[name], reason=RunReason.REPLACED, message=message, now=p.now)
-    p.statuses[name] = status
-    if name in p.starts:
-        # Its Job was about to be created in this very pass: it never gets one.
-        p.starts.remove(name)
-    p.interrupts.append(Interrupt(name, status))
-    p.events.append(Event("Warning", EventReason.RUN_INTERRUPTED, f"Execution {name} {message}"))
+    p.interrupt(name, RunReason.REPLACED, message)

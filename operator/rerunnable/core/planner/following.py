@@ -7,14 +7,16 @@ server refusing a run's Job when the shell creates it.
 from collections.abc import Mapping
 from datetime import datetime
 
+from rerunnable.api.reasons import RunReason
 from rerunnable.api.v1alpha1 import TERMINAL_PHASES, ExecutionPhase, ExecutionStatus
 from rerunnable.core.execution_status import follow_job, rejected
 from rerunnable.core.messages import finished_event
 from rerunnable.core.planner.model import Event
 from rerunnable.core.planner.working import Pass
+from rerunnable.core.reports import stall_deadline
 from rerunnable.core.state import ExecutionState, JobState
 
-__all__ = ["finished", "follow_jobs", "refused"]
+__all__ = ["finished", "follow_jobs", "refused", "stall"]
 
 
 def follow_jobs(p: Pass, jobs: Mapping[str, JobState]) -> None:
@@ -26,6 +28,27 @@ def follow_jobs(p: Pass, jobs: Mapping[str, JobState]) -> None:
         p.statuses[name] = new
         if new.phase != execution.status.phase and new.phase in TERMINAL_PHASES:
             p.events.append(finished(name, new))
+
+
+def stall(p: Pass, heartbeat_seconds: int | None) -> datetime | None:
+    """End the Running runs that have not reported within the heartbeat (reason Stalled);
+    return when the next of the others would stall, to look again then."""
+    upcoming = []
+    for name in list(p.statuses):
+        deadline = stall_deadline(p.statuses[name], heartbeat_seconds)
+        if deadline is None:
+            continue
+        if p.now >= deadline:
+            silent = int((p.now - deadline).total_seconds()) + (heartbeat_seconds or 0)
+            p.interrupt(
+                name,
+                RunReason.STALLED,
+                f"stalled: no report for {silent}s (reporting.heartbeatSeconds "
+                f"{heartbeat_seconds}); its Job is deleted",
+            )
+        else:
+            upcoming.append(deadline)
+    return min(upcoming, default=None)
 
 
 def finished(name: str, status: ExecutionStatus) -> Event:

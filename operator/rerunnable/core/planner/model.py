@@ -10,6 +10,7 @@ from rerunnable.api.v1alpha1 import (
     ExecutionSpec,
     ExecutionStatus,
     RerunnableJobStatus,
+    StepStatus,
     Trigger,
 )
 from rerunnable.core.execution_status import queued
@@ -40,12 +41,13 @@ class NewExecution:
     manifest: Mapping[str, Any]
     queued: bool = False
     requested_by: str | None = None
+    steps: tuple[StepStatus, ...] = ()  # the job's declared steps, Pending
 
     def queued_status(self, current: ExecutionStatus) -> ExecutionStatus | None:
         """The status to write on a queued run that exists as `current`; None: leave it."""
         if not self.queued or current.reason is not None or current.job_name:
             return None
-        return queued()
+        return queued(self.steps)
 
     def starts_job(self, current: ExecutionStatus) -> bool:
         """Whether its Job is created now, given the Execution as it exists (`current`): not if
@@ -81,6 +83,10 @@ class Plan:
     wake_at: datetime | None = None
     # The phases of the runs this plan ends (a Job finished, a run replaced), for metrics.
     finished: tuple[ExecutionPhase, ...] = ()
+    # Runs that end Stalled in this plan, for metrics.
+    stalled: int = 0
+    # The job's declared steps, Pending: a run's status gets them with its Job.
+    steps: tuple[StepStatus, ...] = ()
 
     @property
     def starts_runs(self) -> bool:

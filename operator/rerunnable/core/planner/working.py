@@ -5,6 +5,7 @@ from datetime import datetime
 
 from rerunnable.api.reasons import EventReason
 from rerunnable.api.v1alpha1 import TERMINAL_PHASES, ExecutionStatus, SkippedRun, Trigger
+from rerunnable.core.execution_status import interrupted
 from rerunnable.core.planner.model import Event, Interrupt, NewExecution
 from rerunnable.core.state import ExecutionState, RerunnableJobState
 
@@ -58,6 +59,17 @@ class Pass:
         """Active runs without a Job, oldest first: queued, or created by a pass that stopped."""
         by_age = sorted(self.active(), key=lambda n: self.executions[n].created)
         return [n for n in by_age if not self.has_job[n]]
+
+    def interrupt(self, name: str, reason: str, message: str) -> None:
+        """End a run Interrupted in this pass, and have its Job deleted."""
+        status = interrupted(self.statuses[name], reason=reason, message=message, now=self.now)
+        self.statuses[name] = status
+        if name in self.starts:
+            # Its Job was about to be created in this very pass: it never gets one.
+            self.starts.remove(name)
+        self.interrupts.append(Interrupt(name, status))
+        message = f"Execution {name} {message}"
+        self.events.append(Event("Warning", EventReason.RUN_INTERRUPTED, message))
 
     def skip(
         self, trigger: Trigger, slot: datetime | None, token: str | None, reason: str, message: str
