@@ -1,10 +1,11 @@
 """The planner and the report channel: who may run, the steps a run starts with, a run that
 stops reporting, and steps closed when a run ends."""
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from rerunnable.api.reasons import ReadyReason, RunReason
-from rerunnable.api.v1alpha1 import ExecutionPhase, StepPhase
+from rerunnable.api.v1alpha1 import Condition, ExecutionPhase, StepPhase
 from rerunnable.core.planner import plan
 from tests.unit.core.builders import NOW, execution, job, jobs, rjob
 
@@ -13,9 +14,9 @@ STEPS = {"steps": [{"name": "fetch"}, {"name": "load", "description": "into the 
 RUN = "backup-m1"
 
 
-def ready(status_conditions: list[object]) -> tuple[str, str, str]:
-    found = next(c for c in status_conditions if getattr(c, "type", None) == "Ready")
-    return (found.status, found.reason, found.message)  # type: ignore[attr-defined]
+def ready(conditions: Sequence[Condition]) -> tuple[str, str, str]:
+    found = next(c for c in conditions if c.type == "Ready")
+    return (found.status, found.reason, found.message)
 
 
 def test_a_reporting_job_waits_for_an_operator_that_takes_reports() -> None:
