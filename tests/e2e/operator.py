@@ -35,6 +35,7 @@ class OperatorProcess:
         # Many operators run at once in tests: no fixed metrics port unless asked.
         self.extra_args: list[str] = ["--metrics-port", "0"]
         self.lease_timings: tuple[str, ...] = LEASE_TIMINGS
+        self.report_url: str | None = None  # set by tests that start it taking reports
 
     @property
     def log_path(self) -> Path:

@@ -60,13 +60,19 @@ def wait_phase(kube: Client, namespace: str, name: str, phase: str, timeout: flo
 
 
 def job_template(
-    *, duration: str | None = None, exit_code: int | None = None, backoff_limit: int = 0
+    *,
+    duration: str | None = None,
+    exit_code: int | None = None,
+    backoff_limit: int = 0,
+    termination_message: str | None = None,
 ) -> dict[str, Any]:
     annotations = {}
     if duration is not None:
         annotations["sim.rerunnable.dev/duration"] = duration
     if exit_code is not None:
         annotations["sim.rerunnable.dev/exit-code"] = str(exit_code)
+    if termination_message is not None:
+        annotations["sim.rerunnable.dev/termination-message"] = termination_message
     return {
         "spec": {
             "backoffLimit": backoff_limit,
@@ -87,14 +93,18 @@ def rjob_body(
     *,
     duration: str | None = None,
     exit_code: int | None = None,
+    termination_message: str | None = None,
     **spec: Any,
 ) -> dict[str, Any]:
     """A RerunnableJob manifest with a trivial Job template; `spec` adds or overrides fields."""
+    template = job_template(
+        duration=duration, exit_code=exit_code, termination_message=termination_message
+    )
     return {
         "apiVersion": "rerunnable.dev/v1alpha1",
         "kind": "RerunnableJob",
         "metadata": {"name": name, "namespace": namespace},
-        "spec": {"jobTemplate": job_template(duration=duration, exit_code=exit_code), **spec},
+        "spec": {"jobTemplate": template, **spec},
     }
 
 
@@ -105,9 +115,17 @@ def create_rjob(
     *,
     duration: str | None = None,
     exit_code: int | None = None,
+    termination_message: str | None = None,
     **spec: Any,
 ) -> None:
-    body = rjob_body(namespace, name, duration=duration, exit_code=exit_code, **spec)
+    body = rjob_body(
+        namespace,
+        name,
+        duration=duration,
+        exit_code=exit_code,
+        termination_message=termination_message,
+        **spec,
+    )
     kube.create(RerunnableJobResource.from_dict(body))
 
 

@@ -331,6 +331,8 @@ def test_the_rerunnable_job_crd_fits_client_side_apply(schemas: dict[str, Schema
                 ("Job", ".spec.rerunnableJob", "string", 0),
                 ("Trigger", ".spec.trigger", "string", 0),
                 ("Phase", ".status.phase", "string", 0),
+                ("Progress", ".status.report.progress", "string", 0),
+                ("Step", ".status.report.step", "string", 0),
                 ("Succeeded", ".status.progress.succeeded", "integer", 1),
                 ("Failed", ".status.progress.failed", "integer", 1),
                 ("Requested By", ".spec.requestedBy", "string", 1),

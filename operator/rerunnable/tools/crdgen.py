@@ -519,6 +519,8 @@ EXECUTION_COLUMNS = [
     _column("Job", ".spec.rerunnableJob", "string"),
     _column("Trigger", ".spec.trigger", "string"),
     _column("Phase", ".status.phase", "string"),
+    _column("Progress", ".status.report.progress", "string", description="Reported: done/total."),
+    _column("Step", ".status.report.step", "string", description="The step running now."),
     _column("Succeeded", ".status.progress.succeeded", "integer", priority=1),
     _column("Failed", ".status.progress.failed", "integer", priority=1),
     _column("Requested By", ".spec.requestedBy", "string", priority=1),
