@@ -299,6 +299,7 @@ def test_the_chart_makes_its_own_certificate_for_the_webhook_service(cluster: Cl
     serving.verify_directly_issued_by(ca)
     names = serving.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert "rr-rerunnable-webhook.ops.svc" in names.get_values_for_type(x509.DNSName)
+    assert "rr-rerunnable-reports.ops.svc" in names.get_values_for_type(x509.DNSName)
     for config in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
         [webhook] = kinds[config]["webhooks"]
         assert webhook["clientConfig"]["caBundle"] == secret["data"]["ca.crt"]
@@ -332,3 +333,23 @@ def test_the_deployment_serves_the_webhook_from_the_certificate_secret(cluster: 
     assert {"name": "webhook", "containerPort": 9443} in container["ports"]
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["webhook-tls"]["secret"]["secretName"] == "rr-rerunnable-webhook-tls"
+
+
+def test_the_chart_serves_reports_with_the_same_certificate(cluster: Cluster) -> None:
+    text = helm_template(cluster, "rr", "ops", show_only=("deployment.yaml", "reports.yaml"))
+    deployment, service = [d for d in yaml.safe_load_all(text) if d]
+    if deployment["kind"] != "Deployment":
+        deployment, service = service, deployment
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    assert "--report-port=8443" in container["args"]
+    assert "--report-url=https://rr-rerunnable-reports.ops.svc:443" in container["args"]
+    assert "--report-cert-dir=/tls" in container["args"]
+    assert {"name": "reports", "containerPort": 8443} in container["ports"]
+    assert service["metadata"]["name"] == "rr-rerunnable-reports"
+    assert service["spec"]["ports"] == [{"name": "reports", "port": 443, "targetPort": "reports"}]
+    # Without the webhooks, the certificate is still made, for the reports.
+    alone = helm_template(
+        cluster, "rr", "ops", "--set", "webhook.enabled=false", show_only=("webhook.yaml",)
+    )
+    kinds = [d["kind"] for d in yaml.safe_load_all(alone) if d]
+    assert kinds == ["Secret"]

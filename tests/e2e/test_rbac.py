@@ -74,12 +74,18 @@ CAN_I = [
     ("create", "events", "here", True),
     ("update", "leases.coordination.k8s.io", "here", True),
     ("list", "customresourcedefinitions.apiextensions.k8s.io", "cluster", True),
-    # Never the user's configuration, never secrets, never pods, never elsewhere.
+    # Reports: a workload's token, and the pod it is bound to; a run's pods, at its end.
+    ("create", "tokenreviews.authentication.k8s.io", "cluster", True),
+    ("get", "pods", "here", True),
+    ("list", "pods", "here", True),
+    # Never the user's configuration, never secrets, never writes to pods, never elsewhere.
     ("patch", "rerunnablejobs.rerunnable.dev", "here", False),
     ("delete", "rerunnablejobs.rerunnable.dev", "here", False),
     ("get", "secrets", "here", False),
     ("create", "pods", "here", False),
     ("create", "pods/exec", "here", False),
+    ("delete", "pods", "here", False),
+    ("get", "pods", "default", False),
     ("patch", "jobs.batch", "here", False),
     ("create", "jobs.batch", "default", False),
     ("create", "executions.rerunnable.dev", "default", False),

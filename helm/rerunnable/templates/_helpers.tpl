@@ -53,6 +53,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]
+# The pods of runs: what they left in their termination messages, and whether one
+# that reports is a pod of that run's Job.
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "list"]
 {{- end -}}
 
 {{/*
