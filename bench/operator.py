@@ -18,6 +18,7 @@ class OperatorUnderTest:
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
+        self.extra_args: list[str] = []  # e.g. the report endpoint's flags
 
     def start(self) -> None:
         assert self.process is None or self.process.poll() is not None, "already running"
@@ -34,6 +35,7 @@ class OperatorUnderTest:
                     "--metrics-port",
                     "0",
                     "--no-leader-elect",
+                    *self.extra_args,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -77,4 +77,20 @@ def table(results: dict[str, Any]) -> str:
                 f"| {r['start_cpu_s']:.1f} s |"
             )
         lines.append("")
+    rep = results.get("reports") or []
+    if rep:
+        lines += [
+            "Reports (N running runs, each POSTing progress at a steady rate over HTTPS)",
+            "",
+            "| runs | offered /s | accepted /s | refused | answer p50 | answer p99 "
+            "| status writes per report | operator CPU |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in rep:
+            lines.append(
+                f"| {r['runs']} | {r['offered_per_s']:g} | {r['accepted_per_s']:g} "
+                f"| {r['refused']} | {r['p50_ms']:g} ms | {r['p99_ms']:g} ms "
+                f"| {_fmt(r['writes_per_report'])} | {r['operator_cpu_percent']:g} % |"
+            )
+        lines.append("")
     return "\n".join(lines)

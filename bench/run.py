@@ -15,17 +15,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.certs import free_port, make_certs
+
 from bench.cluster import REPO, BenchCluster
 from bench.kubeapi import Api
 from bench.operator import OperatorUnderTest
 from bench.report import table
+from bench.reports import reports
 from bench.scenarios import Bench, burst, fanout, footprint
 from bench.watchers import JobWatcher, RerunnableJobWatcher
 
 __all__ = ["main"]
 
 log = logging.getLogger("bench")
-SCENARIOS = ("fanout", "burst", "footprint")
+SCENARIOS = ("fanout", "burst", "footprint", "reports")
 
 
 def _sizes(text: str) -> list[int]:
@@ -40,7 +43,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--scenarios",
         type=lambda s: [x for x in s.split(",") if x],
         default=list(SCENARIOS),
-        help="comma-separated subset of fanout,burst,footprint",
+        help="comma-separated subset of fanout,burst,footprint,reports",
+    )
+    p.add_argument("--report-runs", type=int, default=50, help="reports: running runs (50)")
+    p.add_argument(
+        "--report-seconds", type=float, default=20, help="reports: seconds of reporting (20)"
+    )
+    p.add_argument(
+        "--report-rate",
+        type=float,
+        default=19,
+        help="reports: reports a second per run (19; the endpoint takes 20)",
     )
     p.add_argument("--burst-size", type=int, default=1000, help="manual burst N (default 1000)")
     p.add_argument(
@@ -133,6 +146,9 @@ async def _phase(
                 log.info("manual burst N=%d", args.burst_size)
                 results["burst"].append(await burst(b, args.burst_size, args.burst_concurrency))
                 log.info("  %s", results["burst"][-1])
+            if label == "default" and "reports" in args.scenarios:
+                results["reports"].append(await _reports(args, cluster, b, operator))
+                log.info("  %s", results["reports"][-1])
             if label == "default" and "footprint" in args.scenarios:
                 for n in args.footprint_sizes:
                     log.info("footprint N=%d", n)
@@ -146,6 +162,42 @@ async def _phase(
             await rjobs.stop()
 
 
+async def _reports(
+    args: argparse.Namespace, cluster: BenchCluster, b: Bench, operator: OperatorUnderTest
+) -> dict[str, Any]:
+    """The operator again, taking reports (a test CA), then the reports scenario."""
+    operator.stop()
+    folder = cluster.state / "report-tls"
+    folder.mkdir(parents=True, exist_ok=True)
+    make_certs(folder)
+    port, metrics_port = free_port(), free_port()
+    operator.extra_args = [
+        "--report-port",
+        str(port),
+        "--report-url",
+        f"https://127.0.0.1:{port}",
+        "--report-cert-dir",
+        str(folder),
+        "--metrics-port",
+        str(metrics_port),
+    ]
+    operator.start()
+    log.info(
+        "reports: %d runs, %g a second each, %gs",
+        args.report_runs,
+        args.report_rate,
+        args.report_seconds,
+    )
+    return await reports(
+        b,
+        args.report_runs,
+        args.report_seconds,
+        args.report_rate,
+        f"http://127.0.0.1:{metrics_port}/metrics",
+        (folder / "ca.crt").read_text(),
+    )
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.time()
     results: dict[str, Any] = {
@@ -156,6 +208,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "fanout": [],
         "burst": [],
         "footprint": [],
+        "reports": [],
     }
     cluster = BenchCluster()
     try:

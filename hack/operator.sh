@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the operator from the venv in the background against the local cluster.
+# Runs the operator from the venv in the background against the local cluster, with
+# the report endpoint on https://127.0.0.1:$REPORT_PORT (a CA of its own in .cluster/report-tls).
 #   hack/operator.sh start   start it (idempotent); log in .cluster/operator.log
 #   hack/operator.sh stop    stop it
 set -euo pipefail
@@ -7,6 +8,8 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 state=${CLUSTER_STATE:-$repo/.cluster}  # as in hack/cluster.sh
 pidfile="$state/operator.pid"
 log="$state/operator.log"
+tls="$state/report-tls"
+report_port=${REPORT_PORT:-18443}
 
 running() { [[ -f "$pidfile" ]] && kill -0 "$(<"$pidfile")" 2>/dev/null; }
 
@@ -17,8 +20,10 @@ case "${1:-}" in
       exit 0
     fi
     mkdir -p "$state"
+    [[ -f "$tls/ca.crt" ]] || (cd "$repo" && .venv/bin/python -m tests.e2e.certs "$tls")
     KUBECONFIG="$state/kubeconfig" nohup "$repo/.venv/bin/python" -m rerunnable \
-      --all-namespaces >"$log" 2>&1 &
+      --all-namespaces --report-port "$report_port" \
+      --report-url "https://127.0.0.1:$report_port" --report-cert-dir "$tls" >"$log" 2>&1 &
     echo $! >"$pidfile"
     echo "operator: started (pid $!, log $log)" >&2
     ;;

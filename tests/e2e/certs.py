@@ -77,3 +77,12 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+if __name__ == "__main__":
+    # `python -m tests.e2e.certs DIR`: the same for the demo's operator (hack/operator.sh).
+    import sys
+
+    target = Path(sys.argv[1])
+    target.mkdir(parents=True, exist_ok=True)
+    make_certs(target)
