@@ -110,9 +110,9 @@ class Snapshot:
         return (self.phase, self.reason, self.progress, self.report)
 
     def steps_changed(self, before: "Snapshot | None") -> list[tuple[str, str]]:
-        """The steps whose phase is new since `before` (all of them if there was none)."""
+        """The steps whose phase is new since `before`; a step that is only Pending is no news."""
         known = dict(before.steps) if before is not None else {}
-        return [(name, phase) for name, phase in self.steps if known.get(name) != phase]
+        return [(name, phase) for name, phase in self.steps if known.get(name, "Pending") != phase]
 
 
 def progress_line(at: datetime, snapshot: Snapshot) -> str:
