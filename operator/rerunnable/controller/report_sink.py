@@ -22,7 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from rerunnable.api.v1alpha1 import TERMINAL_PHASES, ExecutionStatus, RerunnableJobSpec, to_wire
+from rerunnable.api.v1alpha1 import (
+    TERMINAL_PHASES,
+    ExecutionStatus,
+    RerunnableJobSpec,
+    to_wire,
+)
 from rerunnable.controller.index import Indexes
 from rerunnable.controller.kinds import Kind
 from rerunnable.controller.metrics import Metrics
@@ -40,6 +45,7 @@ logger = logging.getLogger(__name__)
 WRITE_INTERVAL = 1.0  # seconds between two status writes of one run's reports
 RATE = 20  # reports a second one run may send
 ATTEMPTS = 5  # writes of one batch before giving up on it (409 each time)
+SWEEP_ABOVE = 1000  # runs remembered before the ended ones are forgotten
 
 
 def _utcnow() -> datetime:
@@ -106,6 +112,8 @@ class ReportSink:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     def _run(self, namespace: str, name: str) -> _Run:
+        if len(self._runs) > SWEEP_ABOVE:
+            self._sweep()
         found = self._indexes[Kind.EXECUTION].find(namespace, name)
         if found is None:
             self._runs.pop((namespace, name), None)
@@ -120,6 +128,15 @@ class ReportSink:
             run.base = execution  # the watch has news (the leader wrote): build on it
             run.view = _applied(execution.status, run.pending, self._declared(namespace, name))
         return run
+
+    def _sweep(self) -> None:
+        """Forget the runs that are gone or over (and not writing)."""
+        executions = self._indexes[Kind.EXECUTION]
+        for (namespace, name), run in list(self._runs.items()):
+            found = executions.find(namespace, name)
+            over = found is None or found.obj.status.phase in TERMINAL_PHASES
+            if over and (run.flushing is None or run.flushing.done()):
+                del self._runs[(namespace, name)]
 
     def _declared(self, namespace: str, name: str) -> list[str]:
         """The steps the run's job declares (none: steps come as they are reported)."""
@@ -147,6 +164,8 @@ class ReportSink:
             run.last_write = loop.time()
             if run.pending:
                 await asyncio.sleep(WRITE_INTERVAL)
+        if run.base.status.phase in TERMINAL_PHASES:
+            self._runs.pop((namespace, name), None)  # it takes no more reports
 
     async def _write(
         self, namespace: str, name: str, run: _Run, batch: list[tuple[datetime, Report]]
