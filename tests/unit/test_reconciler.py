@@ -27,7 +27,7 @@ import pytest
 
 from rerunnable.api.names import EXECUTION_KIND, RERUNNABLE_JOB_KIND
 from rerunnable.controller.kinds import Key, Kind
-from rerunnable.controller.reconciler import Reconciler
+from rerunnable.controller.reconciler import CONFLICT_DELAY, Reconciler
 from rerunnable.controller.workqueue import WorkQueue
 from rerunnable.kube.errors import (
     AlreadyExistsError,
@@ -36,7 +36,7 @@ from rerunnable.kube.errors import (
     NotFoundError,
     UnavailableError,
 )
-from tests.unit.fakes import JOB_KIND, Call, FakeIndexes, FakeKube
+from tests.unit.fakes import JOB_KIND, POD_KIND, Call, FakeIndexes, FakeKube
 
 NOW = datetime(2026, 11, 22, 10, 17, 30, tzinfo=UTC)
 NS = "default"
@@ -1099,3 +1099,80 @@ def test_fake_refuses_to_change_a_finished_phase() -> None:
             await kube.patch_execution_status(NS, T1, {"phase": "Interrupted"})
 
     asyncio.run(main())
+
+
+# 9. Reports: what the pods left, and writes that meet a workload's ------------------------------
+
+COMPLETE_JOB_STATUS = {
+    "startTime": stamp(STARTED),
+    "completionTime": stamp(NOW),
+    "succeeded": 1,
+    "conditions": [
+        {"type": "Complete", "status": "True", "reason": "CompletionsReached"},
+    ],
+}
+
+
+def pod_body(name: str, execution: str, message: str, created: datetime) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": name,
+            "namespace": NS,
+            "creationTimestamp": stamp(created),
+            "labels": {"rerunnable.dev/execution": execution},
+        },
+        "status": {
+            "phase": "Succeeded",
+            "containerStatuses": [{"name": "main", "state": {"terminated": {"message": message}}}],
+        },
+    }
+
+
+def test_a_run_that_ends_keeps_what_its_pods_left_in_their_termination_messages() -> None:
+    world = World()
+    world.seed(RERUNNABLE_JOB_KIND, rjob_body(status={"lastRunToken": "t0"}, token="t0"))
+    world.seed(EXECUTION_KIND, execution_body(T0, token="t0", status=running(T0)))
+    world.seed(JOB_KIND, job_body(T0, status=COMPLETE_JOB_STATUS))
+    first = '{"result": {"rows": "10", "file": "a.csv"}}'
+    second = '{"result": {"file": "b.csv"}, "message": "exported"}'
+    world.kube.seed(POD_KIND, pod_body("p2", T0, second, NOW - timedelta(minutes=5)))
+    world.kube.seed(POD_KIND, pod_body("p1", T0, first, NOW - timedelta(minutes=10)))
+
+    world.reconcile()
+
+    status = world.execution(T0)["status"]
+    assert status["phase"] == "Succeeded"
+    assert status["result"] == {"rows": "10", "file": "b.csv"}, "pods in creation order"
+    assert status["report"]["message"] == "exported"
+
+
+def test_a_write_of_reported_fields_that_meets_a_report_is_tried_again_soon_not_failed() -> None:
+    world = World()
+    world.seed(RERUNNABLE_JOB_KIND, rjob_body(status={"lastRunToken": "t0"}, token="t0"))
+    steps = [{"name": "load", "phase": "Running"}]
+    world.seed(
+        EXECUTION_KIND, execution_body(T0, token="t0", status={**running(T0), "steps": steps})
+    )
+    world.seed(JOB_KIND, job_body(T0, status=COMPLETE_JOB_STATUS))
+    # A workload's report lands after the pass read the Execution (the index is behind).
+    world.kube.modify(EXECUTION_KIND, NS, T0, {"status": {"report": {"message": "late"}}})
+
+    calls = world.reconcile()
+
+    assert (PATCH_EXECUTION, T0) in verbs(calls)
+    assert world.execution(T0)["status"]["phase"] == "Running", "the conditional write lost"
+    assert world.queue.delays == [(KEY, CONFLICT_DELAY)], "again soon, no backoff"
+    world.sync()
+    world.reconcile()
+    status = world.execution(T0)["status"]
+    assert status["phase"] == "Succeeded"
+    assert status["steps"] == [
+        {
+            "name": "load",
+            "phase": "Succeeded",
+            "completionTime": stamp(NOW),
+            "message": None,
+            "startTime": None,
+        }
+    ]
+    assert status["report"]["message"] == "late", "the report was kept"
