@@ -315,9 +315,13 @@ def test_kubectl_get_rjex_shows_the_columns(
     narrow = kubectl_ok(cluster, "get", "rjex", "-n", namespace).stdout
     wide = kubectl_ok(cluster, "get", "rerunnable", "-n", namespace, "-o", "wide").stdout
 
-    assert header(narrow) == ["NAME", "JOB", "TRIGGER", "PHASE", "STARTED", "COMPLETED", "AGE"]
+    assert header(narrow) == [
+        *("NAME", "JOB", "TRIGGER", "PHASE", "PROGRESS", "STEP"),
+        *("STARTED", "COMPLETED", "AGE"),
+    ]
     assert header(wide) == [
-        *("NAME", "JOB", "TRIGGER", "PHASE", "SUCCEEDED", "FAILED", "REQUESTED BY"),
+        *("NAME", "JOB", "TRIGGER", "PHASE", "PROGRESS", "STEP"),
+        *("SUCCEEDED", "FAILED", "REQUESTED BY"),
         *("STARTED", "COMPLETED", "AGE"),
     ]
     (row,) = rows(narrow)
