@@ -135,6 +135,8 @@ def test_the_leader_exits_when_the_api_server_is_gone_past_its_renew_deadline_an
     tokens = ["t0"]
     run_token(kube, namespace, "steady", "t0")
     old = leader.identity
+    # Its events are sent in the background: let t0's arrive before the server goes.
+    wait_until(lambda: old in writers(kube, namespace), timeout=30, what="the leader's events")
     apiserver = api_server(cluster)
 
     lost_at = apiserver.kill()
