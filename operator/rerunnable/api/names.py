@@ -1,6 +1,9 @@
 """Names that users type and that other tools rely on: the public contract."""
 
 __all__ = [
+    "ANNOTATION_CANCEL",
+    "ANNOTATION_CANCELLED_BY",
+    "ANNOTATION_PARAMETERS_FOR",
     "ANNOTATION_REQUESTED_BY",
     "ANNOTATION_REQUESTED_RUN",
     "ANNOTATION_RUN",
@@ -11,6 +14,7 @@ __all__ = [
     "LABEL_EXECUTION",
     "LABEL_RERUNNABLE_JOB",
     "LABEL_TRIGGER",
+    "PARAMETER_ANNOTATION_PREFIX",
     "RERUNNABLE_JOB_KIND",
     "RERUNNABLE_JOB_PLURAL",
     "VERSION",
@@ -30,6 +34,14 @@ ANNOTATION_SCHEDULED_TIME = f"{GROUP}/scheduled-time"
 # asked, and for which token (so a stamp left from an earlier run never counts).
 ANNOTATION_REQUESTED_BY = f"{GROUP}/requested-by"
 ANNOTATION_REQUESTED_RUN = f"{GROUP}/requested-run"
+# A run's parameters: `parameters.rerunnable.dev/<NAME>` annotations, used by the run whose
+# token `rerunnable.dev/parameters-for` names (set in the same request as the token).
+PARAMETER_ANNOTATION_PREFIX = f"parameters.{GROUP}/"
+ANNOTATION_PARAMETERS_FOR = f"{GROUP}/parameters-for"
+# On an Execution: "true" asks the operator to end the run (Interrupted, reason Cancelled);
+# the mutating webhook stamps who asked.
+ANNOTATION_CANCEL = f"{GROUP}/cancel"
+ANNOTATION_CANCELLED_BY = f"{GROUP}/cancelled-by"
 
 LABEL_RERUNNABLE_JOB = f"{GROUP}/rerunnable-job"
 LABEL_EXECUTION = f"{GROUP}/execution"

@@ -47,6 +47,8 @@ class RunReason(StrEnum):
     JOB_REJECTED = "JobRejected"
     REPLACED = "Replaced"
     STALLED = "Stalled"  # no report within reporting.heartbeatSeconds
+    CANCELLED = "Cancelled"  # the rerunnable.dev/cancel annotation
+    INVALID_PARAMETERS = "InvalidParameters"  # a manual run's parameters did not check out
     SUPERSEDED = "Superseded"
     CONCURRENCY_FORBIDDEN = "ConcurrencyForbidden"
     QUEUE_FULL = "QueueFull"
@@ -64,5 +66,6 @@ class EventReason(StrEnum):
     RUN_SUCCEEDED = "RunSucceeded"
     RUN_FAILED = "RunFailed"
     RUN_INTERRUPTED = "RunInterrupted"
+    RUN_CANCELLED = "RunCancelled"
     MISSED_SCHEDULE = "MissedSchedule"
     NAME_CONFLICT = "NameConflict"

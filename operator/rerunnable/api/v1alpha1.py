@@ -8,9 +8,9 @@ Field descriptions are what `kubectl explain` shows.
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "JobTemplate",
     "JobTemplateMetadata",
     "MissedRunPolicy",
+    "ParameterDeclaration",
     "Reporting",
     "RerunnableJobSpec",
     "RerunnableJobStatus",
@@ -44,9 +45,10 @@ KUBERNETES_SCHEMA = "x-rerunnable-kubernetes-schema"
 CEL = "x-kubernetes-validations"
 
 
-def _rules(*rules: tuple[str, str]) -> dict[str, Any]:
-    """CEL validation rules (rule, message) for the model's schema."""
-    return {CEL: [{"rule": rule, "message": message} for rule, message in rules]}
+def _rules(*rules: tuple[str, str] | dict[str, str]) -> dict[str, Any]:
+    """CEL validation rules for the model's schema: (rule, message), or a rule as the CRD
+    writes it (with a messageExpression, to name the offending value)."""
+    return {CEL: [r if isinstance(r, dict) else {"rule": r[0], "message": r[1]} for r in rules]}
 
 
 def rfc3339(t: datetime) -> str:
@@ -205,6 +207,77 @@ class StepDeclaration(_Model):
     description: str | None = Field(default=None, description="What the step does, for people.")
 
 
+PARAMETER_NAME = r"^[A-Za-z]([A-Za-z0-9_]*[A-Za-z0-9])?$"
+MAX_PARAMETERS = 50
+
+
+class ParameterDeclaration(_Model):
+    """One input of a run, set by whoever runs the job (see the README's "Runs with
+    parameters"); each run's containers get it as an environment variable of the same name."""
+
+    model_config = ConfigDict(
+        json_schema_extra=_rules(
+            {
+                "rule": "!has(self.default) || !has(self.enum) || self.default in self.enum",
+                "messageExpression": (
+                    "'parameter ' + self.name + ': default ' + self.default"
+                    " + ' is not one of its enum'"
+                ),
+            },
+            {
+                "rule": (
+                    "!has(self.default) || !has(self.pattern) || self.default.matches(self.pattern)"
+                ),
+                "messageExpression": (
+                    "'parameter ' + self.name + ': default ' + self.default"
+                    " + ' does not match its pattern ' + self.pattern"
+                ),
+            },
+        )
+    )
+
+    name: str = Field(
+        max_length=63,
+        pattern=PARAMETER_NAME,
+        description=(
+            "The environment variable the run's containers get, and the key of its annotation "
+            "parameters.rerunnable.dev/<name>: letters, digits and _, starting with a letter."
+        ),
+    )
+    description: str | None = Field(
+        default=None, max_length=1024, description="What it is for, for people."
+    )
+    required: bool = Field(
+        default=False,
+        description=(
+            "A manual run must send it (or it has a default). A job with a schedule cannot have "
+            "a required parameter without a default: a scheduled run could never supply it."
+        ),
+    )
+    default: str | None = Field(
+        default=None,
+        max_length=1024,
+        description=(
+            "The value when a run does not send one: scheduled, retried and backfilled runs "
+            "always take it. Without one, an optional parameter not sent is absent (no variable)."
+        ),
+    )
+    enum: list[Annotated[str, StringConstraints(max_length=1024)]] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="The only values allowed, if set.",
+    )
+    pattern: str | None = Field(
+        default=None,
+        max_length=256,
+        description=(
+            "An RE2 regular expression a value must match (anywhere in it, as CEL's matches(): "
+            "anchor it with ^ and $ to match the whole value)."
+        ),
+    )
+
+
 class RerunnableJobSpec(_Model):
     """Configuration of a job that runs on schedules and on demand; a superset of CronJob's spec."""
 
@@ -217,6 +290,19 @@ class RerunnableJobSpec(_Model):
             (
                 "!has(self.steps) || self.steps.all(s, self.steps.exists_one(t, t.name == s.name))",
                 "spec.steps: step names must be unique",
+            ),
+            (
+                "!has(self.parameters)"
+                " || self.parameters.all(p, self.parameters.exists_one(q, q.name == p.name))",
+                "spec.parameters: parameter names must be unique",
+            ),
+            (
+                "!(has(self.schedule) || has(self.schedules)) || !has(self.parameters)"
+                " || self.parameters.all(p, !p.?required.orValue(false) || has(p.default))",
+                # A messageExpression naming the parameter is over the API server's CEL cost
+                # budget at 50 parameters; the webhook and the planner name it.
+                "spec.parameters: a required parameter needs a default on a job with a schedule "
+                "(a scheduled run could never supply it): give it a default, or make it optional",
             ),
         )
     )
@@ -285,6 +371,16 @@ class RerunnableJobSpec(_Model):
         default=None,
         max_length=30,
         description="The ordered steps of each run, reported by the workload (at most 30).",
+    )
+    parameters: list[ParameterDeclaration] | None = Field(
+        default=None,
+        max_length=MAX_PARAMETERS,
+        description=(
+            "Inputs of each run (at most 50): set by whoever runs it with the "
+            "parameters.rerunnable.dev/<name> annotations (kubectl rerun run NAME -p KEY=VALUE), "
+            "recorded on the Execution, given to its containers as environment variables. "
+            "Visible to anyone who can read the job: not for secrets."
+        ),
     )
 
 
@@ -373,6 +469,13 @@ class ExecutionSpec(_Model):
     template_generation: int = Field(
         description="metadata.generation of the RerunnableJob whose jobTemplate this run copied."
     )
+    parameters: dict[str, str] | None = Field(
+        default=None,
+        description=(
+            "Every parameter's value for this run (defaults applied), as its containers get "
+            "them in their environment."
+        ),
+    )
     job_template: JobTemplate | None = Field(
         default=None,
         description=(
@@ -451,4 +554,11 @@ class ExecutionStatus(_Model):
     result: dict[str, str] | None = Field(
         default=None,
         description="What the run leaves behind (e.g. a backup's location); at most 4 KiB in all.",
+    )
+    cancelled_by: str | None = Field(
+        default=None,
+        description=(
+            "Who cancelled the run (the rerunnable.dev/cancel annotation), as stamped by the "
+            "admission webhook. Unset when nobody did, or the webhook did not run."
+        ),
     )

@@ -16,6 +16,8 @@ CRASH_POINTS = frozenset(
         "after-execution-created",
         "after-job-created",
         "before-status-written",  # in a pass that created runs
+        "after-interrupt-written",  # a run ended Interrupted (cancelled, replaced, stalled)
+        "after-job-deleted",  # ... and its Job deleted, before the RerunnableJob's status
     }
 )
 

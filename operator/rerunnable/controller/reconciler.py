@@ -170,7 +170,11 @@ class Reconciler:
             await self._write_status(key, executions[name], status)
         for interrupt in p.interrupts:
             await self._write_status(key, executions[interrupt.execution], interrupt.status)
+            crash_point("after-interrupt-written")
             await _ignore_missing(self._kube.delete_job(key[0], interrupt.execution))
+            crash_point("after-job-deleted")
+        for name in p.job_deletes:
+            await _ignore_missing(self._kube.delete_job(key[0], name))
         started = []
         for new in p.creates:
             execution = await self._create_execution(key, rjob, new)

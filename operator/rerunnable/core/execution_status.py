@@ -18,11 +18,13 @@ from rerunnable.api.v1alpha1 import (
     StepStatus,
     to_wire,
 )
+from rerunnable.core.messages import cancelled_message
 from rerunnable.core.reports import close_steps
 from rerunnable.core.state import ExecutionState, JobState
 
 __all__ = [
     "REPORTED_FIELDS",
+    "cancelled",
     "follow_job",
     "interrupted",
     "queued",
@@ -37,6 +39,16 @@ def interrupted(
 ) -> ExecutionStatus:
     """The status of a run that ended without its Job finishing."""
     return _finished(status, ExecutionPhase.INTERRUPTED, reason, message, now)
+
+
+def cancelled(
+    status: ExecutionStatus, *, by: str | None, started: bool, now: datetime
+) -> ExecutionStatus:
+    """The status of a run its Execution asked to cancel (`by` whom, if stamped); `started`:
+    whether it has a Job, which is deleted."""
+    return _finished(
+        status, ExecutionPhase.INTERRUPTED, RunReason.CANCELLED, cancelled_message(by, started), now
+    ).model_copy(update={"cancelled_by": by})
 
 
 def rejected(status: ExecutionStatus, *, message: str, now: datetime) -> ExecutionStatus:

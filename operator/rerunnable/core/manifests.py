@@ -5,6 +5,7 @@ moment the run starts, from the template the run copied.
 """
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,7 @@ __all__ = [
     "ownership_conflict",
     "run_job",
     "run_labels",
+    "with_parameters",
     "with_report_channel",
 ]
 
@@ -123,10 +125,33 @@ def run_job(
         trigger=execution.spec.trigger,
         scheduled_time=execution.spec.scheduled_time,
     )
+    if execution.spec.parameters:
+        with_parameters(job, execution.spec.parameters)
     reporting = rjob.spec.reporting if rjob.spec else None
     if reports is not None and reporting is not None and reporting.enabled:
         with_report_channel(job, reports.url(rjob.namespace, execution.name), reports.ca_pem)
     return job
+
+
+def with_parameters(job: dict[str, Any], parameters: Mapping[str, str]) -> None:
+    """Give every container and init container of `job` each parameter as an environment
+    variable of the same name: a template's own entry of that name is replaced where it
+    stands (never a second entry); the others come first, so that the template's own
+    variables and args can refer to them as $(NAME)."""
+    pod = job["spec"]["template"].setdefault("spec", {})
+    for key in ("initContainers", "containers"):
+        for container in pod.get(key) or []:
+            env: list[dict[str, Any]] = []
+            placed: set[str] = set()
+            for entry in container.get("env") or []:
+                name = entry.get("name")
+                if name not in parameters:
+                    env.append(entry)
+                elif name not in placed:
+                    env.append({"name": name, "value": parameters[name]})
+                    placed.add(name)
+            first = [{"name": n, "value": v} for n, v in parameters.items() if n not in placed]
+            container["env"] = [*first, *env]
 
 
 def with_report_channel(job: dict[str, Any], url: str, ca_pem: str) -> None:

@@ -7,10 +7,12 @@ have pruned). Keeping both halves here means the reader cannot drift from
 the writer; tests/unit/core/test_messages.py holds them to each other.
 """
 
+from rerunnable.api.names import ANNOTATION_CANCEL
 from rerunnable.api.reasons import EventReason
 from rerunnable.api.v1alpha1 import ExecutionPhase, ExecutionStatus
 
 __all__ = [
+    "cancelled_message",
     "finished_event",
     "read_finished_event",
     "with_held_token",
@@ -25,7 +27,15 @@ _FINISHED = {
     ExecutionPhase.FAILED: (EventReason.RUN_FAILED, "failed"),
     ExecutionPhase.INTERRUPTED: (EventReason.RUN_INTERRUPTED, "was interrupted"),
 }
-_PHASE_OF = {reason: phase for phase, (reason, _) in _FINISHED.items()}
+_PHASE_OF = {reason: phase for phase, (reason, _) in _FINISHED.items()} | {
+    EventReason.RUN_CANCELLED: ExecutionPhase.INTERRUPTED
+}
+
+
+def cancelled_message(by: str | None, started: bool) -> str:
+    """The status message of a cancelled run (also its Event's, after "Execution NAME ")."""
+    who = f"cancelled by {by}" if by else f"cancelled ({ANNOTATION_CANCEL})"
+    return f"{who}; its Job is deleted" if started else f"{who} before it started"
 
 
 def with_held_token(message: str, token: str | None) -> str:

@@ -13,7 +13,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rerunnable.api.names import ANNOTATION_REQUESTED_BY, ANNOTATION_REQUESTED_RUN, ANNOTATION_RUN
+from rerunnable.api.names import (
+    ANNOTATION_CANCEL,
+    ANNOTATION_CANCELLED_BY,
+    ANNOTATION_REQUESTED_BY,
+    ANNOTATION_REQUESTED_RUN,
+    ANNOTATION_RUN,
+)
 from rerunnable.api.v1alpha1 import (
     ExecutionSpec,
     ExecutionStatus,
@@ -21,6 +27,7 @@ from rerunnable.api.v1alpha1 import (
     RerunnableJobStatus,
     parse_time,
 )
+from rerunnable.core.parameters import sent_parameters
 
 __all__ = [
     "ExecutionState",
@@ -45,6 +52,10 @@ def _created(meta: Mapping[str, Any]) -> datetime:
     return created
 
 
+def _strings(mapping: Mapping[str, Any]) -> dict[str, str]:
+    return {k: v for k, v in mapping.items() if isinstance(v, str)}
+
+
 def validation_message(error: ValidationError) -> str:
     """`spec.concurrencyPolicy: Input should be 'Allow', ...` for each problem."""
     parts = []
@@ -64,6 +75,9 @@ class RerunnableJobState:
     run_token: str | None
     # Who asked for `run_token`; None unless the stamp names that very token.
     requested_by: str | None
+    # The parameters sent with `run_token` (core.parameters.sent_parameters): None when they
+    # were not sent for that very token, and the run takes the defaults.
+    sent_parameters: Mapping[str, str] | None
     spec: RerunnableJobSpec | None
     spec_error: str | None
     status: RerunnableJobStatus
@@ -97,6 +111,7 @@ class RerunnableJobState:
             created=_created(meta),
             run_token=token,
             requested_by=requester if stamped and isinstance(requester, str) else None,
+            sent_parameters=sent_parameters(_strings(annotations), token),
             spec=spec,
             spec_error=spec_error,
             status=status,
@@ -114,11 +129,16 @@ class ExecutionState:
     status: ExecutionStatus
     deleting: bool
     resource_version: int = 0
+    # rerunnable.dev/cancel is "true": the run is to end (Cancelled); by whom, if stamped.
+    cancel_requested: bool = False
+    cancelled_by: str | None = None
 
     @classmethod
     def from_body(cls, body: Body) -> "ExecutionState":
         meta = _meta(body)
         owners = [o for o in meta.get("ownerReferences") or [] if o.get("controller")]
+        annotations = meta.get("annotations") or {}
+        by = annotations.get(ANNOTATION_CANCELLED_BY)
         return cls(
             name=str(meta["name"]),
             uid=str(meta.get("uid", "")),
@@ -128,6 +148,8 @@ class ExecutionState:
             status=ExecutionStatus.model_validate(body.get("status") or {}),
             deleting=bool(meta.get("deletionTimestamp")),
             resource_version=int(meta.get("resourceVersion") or 0),
+            cancel_requested=annotations.get(ANNOTATION_CANCEL) == "true",
+            cancelled_by=by if isinstance(by, str) and by else None,
         )
 
     @property

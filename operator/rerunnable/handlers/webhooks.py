@@ -4,9 +4,11 @@ Importing this module registers them with kopf. The webhook configurations
 (which requests reach which path, with which failure policy) belong to the
 Helm chart, not to kopf: the operator needs no right to edit them.
 
-- `/validate`: refuses a spec the operator could not serve (fails closed).
+- `/validate`: refuses a spec the operator could not serve, and a run whose
+  parameters it would refuse (fails closed).
 - `/requested-by`: stamps who asked for a run (failing open: a run still
   starts, without a recorded requester).
+- `/cancelled-by`: stamps who cancelled a run (failing open too).
 """
 
 from dataclasses import dataclass
@@ -16,14 +18,22 @@ from typing import Any
 
 import kopf
 
-from rerunnable.api.names import GROUP, RERUNNABLE_JOB_PLURAL, VERSION
-from rerunnable.core.admission import check_spec, requester_stamp
+from rerunnable.api.names import (
+    ANNOTATION_RUN,
+    EXECUTION_PLURAL,
+    GROUP,
+    RERUNNABLE_JOB_PLURAL,
+    VERSION,
+)
+from rerunnable.core.admission import canceller_stamp, check_run, check_spec, requester_stamp
+from rerunnable.core.parameters import ParameterError
 from rerunnable.core.schedule import InvalidSpecError
 
 __all__ = ["WebhookOptions"]
 
 VALIDATE = "validate"
 REQUESTED_BY = "requested-by"
+CANCELLED_BY = "cancelled-by"
 
 
 @dataclass(frozen=True)
@@ -55,11 +65,26 @@ async def serve(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
 
 
 @kopf.on.validate(GROUP, VERSION, RERUNNABLE_JOB_PLURAL, id=VALIDATE)
-async def validate(spec: kopf.Spec, namespace: str | None, name: str | None, **_: Any) -> None:
+async def validate(
+    spec: kopf.Spec,
+    annotations: kopf.Annotations,
+    namespace: str | None,
+    name: str | None,
+    old: kopf.Body | None = None,
+    **_: Any,
+) -> None:
     try:
-        check_spec(spec, namespace=namespace or "", name=name or "", now=datetime.now(UTC))
+        checked = check_spec(
+            spec, namespace=namespace or "", name=name or "", now=datetime.now(UTC)
+        )
+        check_run(checked, old.metadata.annotations if old is not None else None, annotations)
     except InvalidSpecError as e:
         raise kopf.AdmissionError(e.message, code=422) from e
+    except ParameterError as e:
+        token = annotations.get(ANNOTATION_RUN)
+        raise kopf.AdmissionError(
+            f"{ANNOTATION_RUN}={token}: invalid parameters: {e.message}", code=422
+        ) from e
 
 
 @kopf.on.mutate(GROUP, VERSION, RERUNNABLE_JOB_PLURAL, id=REQUESTED_BY)
@@ -71,6 +96,22 @@ async def stamp_requester(
     **_: Any,
 ) -> None:
     stamp = requester_stamp(
+        old.metadata.annotations if old is not None else None,
+        annotations,
+        str(userinfo.get("username", "")),
+    )
+    patch.metadata.annotations.update(stamp)
+
+
+@kopf.on.mutate(GROUP, VERSION, EXECUTION_PLURAL, id=CANCELLED_BY)
+async def stamp_canceller(
+    annotations: kopf.Annotations,
+    userinfo: kopf.UserInfo,
+    patch: kopf.Patch,
+    old: kopf.Body | None = None,
+    **_: Any,
+) -> None:
+    stamp = canceller_stamp(
         old.metadata.annotations if old is not None else None,
         annotations,
         str(userinfo.get("username", "")),

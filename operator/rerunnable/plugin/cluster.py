@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from rerunnable.api.names import LABEL_EXECUTION, LABEL_RERUNNABLE_JOB
 from rerunnable.kube import ConfigError, Credentials, KubeError, NotFoundError, load
-from rerunnable.kube.errors import UnavailableError
+from rerunnable.kube.errors import ConflictError, UnavailableError
 from rerunnable.kube.resources import EVENTS, EXECUTIONS, PODS, RERUNNABLE_JOBS
 from rerunnable.kube.transport import MERGE_PATCH, Transport
 from rerunnable.plugin.errors import PluginError
@@ -62,6 +62,11 @@ class Cluster:
 
     def patch_rjob(self, name: str, patch: Mapping[str, Any]) -> Body:
         """A JSON merge patch (RFC 7386: null removes a field)."""
+        raise NotImplementedError
+
+    def patch_execution(self, name: str, patch: Mapping[str, Any], version: str) -> Body | None:
+        """A JSON merge patch of the Execution as it was at resourceVersion `version`; None
+        if it has changed since (nothing is written then)."""
         raise NotImplementedError
 
     def events_about_rjob(self, rjob: str) -> list[tuple[str, str]]:
@@ -154,6 +159,23 @@ class ApiCluster(Cluster):
             )
         except NotFoundError as e:
             raise self._not_found(e, f'rerunnablejob "{name}"') from None
+
+    def patch_execution(self, name: str, patch: Mapping[str, Any], version: str) -> Body | None:
+        metadata = {**(patch.get("metadata") or {}), "resourceVersion": version}
+        try:
+            return self._call(
+                self._transport.request(
+                    "PATCH",
+                    EXECUTIONS.path(self.namespace, name),
+                    {**patch, "metadata": metadata},
+                    params={"fieldManager": FIELD_MANAGER},
+                    content_type=MERGE_PATCH,
+                )
+            )
+        except ConflictError:
+            return None
+        except NotFoundError as e:
+            raise self._not_found(e, f'execution "{name}"') from None
 
     def events_about_rjob(self, rjob: str) -> list[tuple[str, str]]:
         async def listed() -> list[tuple[str, str]]:

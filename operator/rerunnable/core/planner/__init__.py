@@ -3,8 +3,8 @@
 `plan` reads as the reconcile does, in numbered steps, one module each:
 
 1. validate the spec (`validation`): an invalid object gets no new runs;
-2. let every Execution follow its Job, ending Interrupted if the Job is gone or the run
-   stopped reporting past its heartbeat (`following`);
+2. let every Execution follow its Job, ending Interrupted if the Job is gone, the run is
+   cancelled, or it stopped reporting past its heartbeat (`following`);
 3. find what is due (`due`): schedule slots, with suspension and the missed-run
    policy, and a new manual token;
 4. start waiting Executions whose turn has come (`concurrency`);
@@ -64,8 +64,10 @@ def plan(
     schedule = None if isinstance(checked, InvalidSpecError) else checked
     invalid = checked if isinstance(checked, InvalidSpecError) else None
 
-    # 2. Executions follow their Jobs, and their reports.
+    # 2. Executions follow their Jobs, their cancel requests, and their reports.
     following.follow_jobs(p, jobs)
+    reaped = following.reap(p, jobs)
+    following.cancel(p)
     reporting = rjob.spec.reporting if rjob.spec is not None else None
     next_stall = following.stall(p, reporting.heartbeat_seconds if reporting else None)
 
@@ -91,6 +93,7 @@ def plan(
     return Plan(
         execution_updates=p.updates,
         interrupts=tuple(p.interrupts),
+        job_deletes=tuple(reaped),
         creates=tuple(p.creates),
         starts=tuple(p.starts),
         deletes=tuple(deletes),

@@ -1,6 +1,7 @@
 """Steps 4 and 5: the concurrency policy. Waiting runs whose turn has come start; what is due
 now becomes new Executions, is skipped, or replaces what runs, as the policy says."""
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,6 +15,7 @@ from rerunnable.api.v1alpha1 import (
 )
 from rerunnable.core.manifests import execution_manifest
 from rerunnable.core.naming import manual_execution_name, scheduled_execution_name
+from rerunnable.core.parameters import ParameterError, resolve
 from rerunnable.core.planner.due import Due
 from rerunnable.core.planner.model import Event, NewExecution
 from rerunnable.core.planner.working import Pass
@@ -50,21 +52,30 @@ class _Candidate:
     slot: datetime | None = None
     token: str | None = None
     requested_by: str | None = None
+    parameters: dict[str, str] | None = None
 
 
 def admit(p: Pass, policy: ConcurrencyPolicy, due: Due) -> None:
     """Step 5: turn what is due into new Executions, as the policy allows; record what is
     skipped."""
     rjob = p.rjob
+    declared = rjob.spec.parameters if rjob.spec is not None else None
+    # Scheduled and backfilled runs take the defaults (validation made sure there are some).
+    defaults = resolve(declared, {}) if due.slots else None
     candidates = [
-        _Candidate(scheduled_execution_name(rjob.name, t), trigger, slot=t)
+        _Candidate(scheduled_execution_name(rjob.name, t), trigger, slot=t, parameters=defaults)
         for t, trigger in due.slots
     ]
     if due.token is not None:
         name = manual_execution_name(rjob.name, due.token)
-        candidates.append(
-            _Candidate(name, Trigger.MANUAL, token=due.token, requested_by=rjob.requested_by)
-        )
+        manual = _Candidate(name, Trigger.MANUAL, token=due.token, requested_by=rjob.requested_by)
+        try:
+            values = resolve(declared, rjob.sent_parameters or {})
+        except ParameterError as e:
+            if name not in p.executions:
+                _skip(p, manual, RunReason.INVALID_PARAMETERS, f"invalid parameters: {e.message}")
+        else:
+            candidates.append(dataclasses.replace(manual, parameters=values))
     # A name that exists already was handled by an earlier pass.
     candidates = [c for c in candidates if c.name not in p.executions]
 
@@ -99,6 +110,7 @@ def new_execution(
     slot: datetime | None = None,
     token: str | None = None,
     requested_by: str | None = None,
+    parameters: dict[str, str] | None = None,
     queued: bool = False,
 ) -> NewExecution:
     """A run to create, with its Execution's spec and manifest.
@@ -113,6 +125,7 @@ def new_execution(
         token=token,
         requested_by=requested_by,
         template_generation=rjob.generation,
+        parameters=parameters or None,
         job_template=rjob.spec.job_template if queued and rjob.spec else None,
     )
     return NewExecution(
@@ -149,6 +162,7 @@ def _create(p: Pass, candidate: _Candidate, *, queued: bool = False) -> None:
         slot=candidate.slot,
         token=candidate.token,
         requested_by=candidate.requested_by,
+        parameters=candidate.parameters,
         queued=queued,
     )
     p.creates.append(c)

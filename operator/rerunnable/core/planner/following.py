@@ -16,7 +16,7 @@ from rerunnable.core.planner.working import Pass
 from rerunnable.core.reports import stall_deadline
 from rerunnable.core.state import ExecutionState, JobState
 
-__all__ = ["finished", "follow_jobs", "refused", "stall"]
+__all__ = ["cancel", "finished", "follow_jobs", "reap", "refused", "stall"]
 
 
 def follow_jobs(p: Pass, jobs: Mapping[str, JobState]) -> None:
@@ -28,6 +28,25 @@ def follow_jobs(p: Pass, jobs: Mapping[str, JobState]) -> None:
         p.statuses[name] = new
         if new.phase != execution.status.phase and new.phase in TERMINAL_PHASES:
             p.events.append(finished(name, new))
+
+
+def cancel(p: Pass) -> None:
+    """End the unfinished runs whose Execution asks to be cancelled (rerunnable.dev/cancel)."""
+    for name, execution in p.executions.items():
+        if execution.cancel_requested and p.statuses[name].phase not in TERMINAL_PHASES:
+            p.cancel(name, execution.cancelled_by)
+
+
+def reap(p: Pass, jobs: Mapping[str, JobState]) -> list[str]:
+    """The Jobs to delete of runs that ended Interrupted in an earlier pass: that pass ended
+    the run, then stopped before its Job was deleted (a crash, a lost leadership)."""
+    return [
+        name
+        for name, execution in p.executions.items()
+        if execution.status.phase == ExecutionPhase.INTERRUPTED
+        and (job := jobs.get(name)) is not None
+        and not job.deleting
+    ]
 
 
 def stall(p: Pass, heartbeat_seconds: int | None) -> datetime | None:

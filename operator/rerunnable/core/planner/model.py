@@ -68,6 +68,7 @@ class Plan:
     """Everything one pass does, in the order the shell applies it.
 
     Runs first: `execution_updates` (Executions follow their Jobs), `interrupts`,
+    `job_deletes` (Jobs of runs that ended Interrupted earlier and still have one),
     `creates` (each Execution, then its Job), `starts` (Jobs of waiting runs).
     Bookkeeping second: each started run's `jobName`, `deletes` (history
     limits), the RerunnableJob's `status`; then the `events`.
@@ -75,6 +76,7 @@ class Plan:
 
     execution_updates: Mapping[str, ExecutionStatus] = field(default_factory=dict)
     interrupts: tuple[Interrupt, ...] = ()
+    job_deletes: tuple[str, ...] = ()
     creates: tuple[NewExecution, ...] = ()
     starts: tuple[str, ...] = ()
     deletes: tuple[str, ...] = ()

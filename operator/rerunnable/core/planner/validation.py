@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from rerunnable.api.reasons import ReadyReason
+from rerunnable.core.parameters import check_declarations
 from rerunnable.core.schedule import InvalidSpecError, ValidSchedule, validate_schedule
 from rerunnable.core.state import RerunnableJobState
 
@@ -27,6 +28,7 @@ def validate(
             "--report-port and --report-url); no run starts until it does",
         )
     try:
+        check_declarations(rjob.spec)
         return validate_schedule(rjob.spec, hash_key=f"{rjob.namespace}/{rjob.name}", now=now)
     except InvalidSpecError as e:
         return e

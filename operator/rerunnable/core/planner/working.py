@@ -5,7 +5,7 @@ from datetime import datetime
 
 from rerunnable.api.reasons import EventReason
 from rerunnable.api.v1alpha1 import TERMINAL_PHASES, ExecutionStatus, SkippedRun, Trigger
-from rerunnable.core.execution_status import interrupted
+from rerunnable.core.execution_status import cancelled, interrupted
 from rerunnable.core.planner.model import Event, Interrupt, NewExecution
 from rerunnable.core.state import ExecutionState, RerunnableJobState
 
@@ -63,13 +63,31 @@ class Pass:
     def interrupt(self, name: str, reason: str, message: str) -> None:
         """End a run Interrupted in this pass, and have its Job deleted."""
         status = interrupted(self.statuses[name], reason=reason, message=message, now=self.now)
+        self.end(
+            name,
+            status,
+            Event("Warning", EventReason.RUN_INTERRUPTED, f"Execution {name} {message}"),
+        )
+
+    def cancel(self, name: str, by: str | None) -> None:
+        """End a run its Execution asks to cancel: Interrupted, reason Cancelled, its Job
+        deleted (a queued run never gets one)."""
+        started = self.has_job[name]
+        status = cancelled(self.statuses[name], by=by, started=started, now=self.now)
+        assert status.message is not None
+        self.end(
+            name,
+            status,
+            Event("Warning", EventReason.RUN_CANCELLED, f"Execution {name} {status.message}"),
+        )
+
+    def end(self, name: str, status: ExecutionStatus, event: Event) -> None:
         self.statuses[name] = status
         if name in self.starts:
             # Its Job was about to be created in this very pass: it never gets one.
             self.starts.remove(name)
         self.interrupts.append(Interrupt(name, status))
-        message = f"Execution {name} {message}"
-        self.events.append(Event("Warning", EventReason.RUN_INTERRUPTED, message))
+        self.events.append(event)
 
     def skip(
         self, trigger: Trigger, slot: datetime | None, token: str | None, reason: str, message: str
