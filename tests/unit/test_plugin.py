@@ -21,6 +21,7 @@ from rerunnable.plugin.cli import build_parser, parse_args
 from rerunnable.plugin.cluster import Cluster, TransientError
 from rerunnable.plugin.commands import (
     Console,
+    cancel_command,
     default_token,
     resume_command,
     run_command,
@@ -83,6 +84,18 @@ def at(text: str) -> datetime:
         ("next -c", ["next", "x", "-c", "3", "-o", "yaml"], {"count": 3, "output": "yaml"}),
         ("next -n is the namespace", ["next", "x", "-n", "5"], {"namespace": "5", "count": 5}),
         ("history -o json", ["history", "x", "-o", "json"], {"output": "json"}),
+        ("run without -p", ["run", "x"], {"parameters": []}),
+        (
+            "run -p, repeated; a value may hold = and be empty",
+            ["run", "x", "-p", "DAY=2026-11-30", "--parameter", "Q=a=b", "-p", "E="],
+            {"parameters": [("DAY", "2026-11-30"), ("Q", "a=b"), ("E", "")]},
+        ),
+        ("cancel", ["cancel", "x-m1"], {"name": "x-m1", "wait": False, "timeout": None}),
+        (
+            "cancel --wait --timeout",
+            ["cancel", "x-m1", "--wait", "--timeout", "2m"],
+            {"wait": True, "timeout": timedelta(minutes=2)},
+        ),
         ("suspend", ["suspend", "x"], {"until": None}),
         ("suspend --until", ["suspend", "x", "--until", "2h"], {"until": "2h"}),
     ],
@@ -110,6 +123,10 @@ def test_absent_global_flags_are_absent() -> None:
         ("bad timeout", ["run", "x", "--wait", "--timeout", "5"], "not a duration"),
         ("zero timeout", ["run", "x", "--wait", "--timeout", "0s"], "longer than zero"),
         ("empty token", ["run", "x", "--token", " "], "--token must not be empty"),
+        ("-p without =", ["run", "x", "-p", "DAY"], "'DAY' is not NAME=VALUE"),
+        ("-p without a name", ["run", "x", "-p", "=1"], "'=1' is not NAME=VALUE"),
+        ("-p twice", ["run", "x", "-p", "A=1", "-p", "A=2"], "-p A: given more than once"),
+        ("cancel timeout without wait", ["cancel", "x", "--timeout", "5m"], "needs --wait"),
         ("zero count", ["next", "x", "-c", "0"], "between 1 and 1000"),
         ("count not a number", ["next", "x", "-c", "five"], "not a whole number"),
         ("unknown output", ["history", "x", "-o", "wide"], "invalid choice"),
@@ -124,7 +141,9 @@ def test_usage_errors_exit_1(
     assert message in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", [None, "run", "history", "next", "suspend", "resume"])
+@pytest.mark.parametrize(
+    "command", [None, "run", "cancel", "history", "next", "suspend", "resume"]
+)
 def test_help_has_examples(command: str | None, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         parse_args(["--help"] if command is None else [command, "--help"])
@@ -735,6 +754,7 @@ class ScriptedCluster(Cluster):
         self.executions = executions or [None]
         self.events = events or []
         self.patches: list[dict[str, Any]] = []
+        self.conflicts = 0  # how many execution patches to answer with a conflict
 
     @staticmethod
     def _next(script: list[Any]) -> Any:
@@ -763,6 +783,21 @@ class ScriptedCluster(Cluster):
 
     def events_about_rjob(self, rjob: str) -> list[tuple[str, str]]:
         return self.events
+
+    def get_execution(self, name: str) -> dict[str, Any]:
+        found = self.find_execution(name)
+        if found is None:
+            raise PluginError(f'execution "{name}" not found in namespace "ns"')
+        return found
+
+    def patch_execution(
+        self, name: str, patch: Mapping[str, Any], version: str
+    ) -> dict[str, Any] | None:
+        if self.conflicts:
+            self.conflicts -= 1
+            return None
+        self.patches.append({**patch, "version": version})
+        return self.get_execution(name)
 
 
 class FakeClock:
@@ -972,3 +1007,228 @@ def test_a_timeout_names_the_last_api_error() -> None:
     cluster = ScriptedCluster([job_obj()], down)
     assert run_it(cluster, clock, console=con, timeout=timedelta(seconds=2)) == EXIT_TIMEOUT
     assert "the API server last answered: 503 etcd is down" in err.getvalue()
+
+
+# -- run -p ---------------------------------------------------------------------------------------
+
+DECLARED = [
+    {"name": "DAY", "required": True, "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+    {"name": "FORMAT", "default": "csv", "enum": ["csv", "json"]},
+]
+
+
+def job_with_parameters(annotations: Mapping[str, str] | None = None) -> dict[str, Any]:
+    obj = job_obj()
+    obj["spec"] = {"parameters": DECLARED}
+    obj["metadata"]["annotations"] = dict(annotations or {})
+    return obj
+
+
+def test_run_with_parameters_sends_them_with_the_token_in_one_patch() -> None:
+    clock = FakeClock()
+    con, out, _ = console(clock)
+    stale = {
+        "rerunnable.dev/run": "t0",
+        "rerunnable.dev/parameters-for": "t0",
+        "parameters.rerunnable.dev/DAY": "2026-11-01",
+        "parameters.rerunnable.dev/FORMAT": "json",
+    }
+    cluster = ScriptedCluster([job_with_parameters(stale)])
+    sent = {"DAY": "2026-11-30"}
+    assert run_it(cluster, clock, console=con, wait=False, sent=sent) == EXIT_OK
+    assert cluster.patches == [
+        {
+            "metadata": {
+                "annotations": {
+                    "rerunnable.dev/run": "t1",
+                    "parameters.rerunnable.dev/DAY": "2026-11-30",
+                    # a value of the earlier run is removed, never carried over
+                    "parameters.rerunnable.dev/FORMAT": None,
+                    "rerunnable.dev/parameters-for": "t1",
+                }
+            }
+        }
+    ]
+    assert "token t1, parameters DAY=2026-11-30)" in out.getvalue()
+
+
+def test_run_without_parameters_leaves_the_annotations_of_another_token() -> None:
+    clock = FakeClock()
+    con, _, _ = console(clock)
+    stale = {"rerunnable.dev/parameters-for": "t0", "parameters.rerunnable.dev/DAY": "2026-11-01"}
+    cluster = ScriptedCluster([job_with_parameters(stale)])
+    assert run_it(cluster, clock, console=con, wait=False, sent={}) == EXIT_OK
+    # parameters-for names t0, so the run of t1 takes the defaults
+    assert cluster.patches == [{"metadata": {"annotations": {"rerunnable.dev/run": "t1"}}}]
+
+
+@pytest.mark.parametrize(
+    ("case", "sent", "message"),
+    [
+        ("unknown", {"DAY": "2026-11-30", "DAYS": "1"}, "parameter DAYS: not declared"),
+        ("required missing", {"FORMAT": "csv"}, "parameter DAY: required, and not sent"),
+        ("not in enum", {"DAY": "2026-11-30", "FORMAT": "xml"}, "'xml' is not one of csv, json"),
+        ("pattern", {"DAY": "yesterday"}, "'yesterday' does not match the pattern"),
+    ],
+)
+def test_run_with_bad_parameters_changes_nothing(
+    case: str, sent: dict[str, str], message: str
+) -> None:
+    clock = FakeClock()
+    con, _, _ = console(clock)
+    cluster = ScriptedCluster([job_with_parameters()])
+    with pytest.raises(PluginError, match=message) as refused:
+        run_it(cluster, clock, console=con, sent=sent)
+    assert refused.value.message.startswith("rerunnablejob/job: invalid parameters: "), case
+    assert refused.value.message.endswith("nothing changed")
+    assert cluster.patches == []
+
+
+def test_run_wait_refused_for_invalid_parameters_exits_1_with_the_operators_message() -> None:
+    clock = FakeClock()
+    con, _, _ = console(clock)
+    skipped = {
+        **SKIPPED,
+        "token": "t1",
+        "reason": "InvalidParameters",
+        "message": "invalid parameters: parameter DAY: required, and not sent",
+    }
+    cluster = ScriptedCluster(
+        [job_with_parameters(), job_obj(lastRunToken="t1", lastSkipped=skipped)]
+    )
+    with pytest.raises(PluginError, match=r"\(InvalidParameters\): invalid parameters: parameter"):
+        run_it(cluster, clock, console=con, sent={"DAY": "2026-11-30"})
+
+
+# -- cancel ---------------------------------------------------------------------------------------
+
+
+def an_execution(
+    phase: str | None = "Running",
+    annotations: Mapping[str, str] | None = None,
+    version: str = "7",
+    **status: Any,
+) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": "job-m1",
+            "resourceVersion": version,
+            "annotations": dict(annotations or {}),
+        },
+        "status": {"phase": phase, **status} if phase else {},
+    }
+
+
+CANCELLED = an_execution(
+    "Interrupted",
+    {"rerunnable.dev/cancel": "true"},
+    reason="Cancelled",
+    message="cancelled by alice; its Job is deleted",
+    completionTime="2026-11-22T08:00:03Z",
+)
+
+
+def cancel_it(cluster: ScriptedCluster, clock: FakeClock, con: Console, **kwargs: Any) -> int:
+    options = {"wait": False, "timeout": timedelta(seconds=30), **kwargs}
+    return cancel_command(cluster, "job-m1", console=con, **options)
+
+
+def test_cancel_sets_the_annotation_on_the_version_it_saw() -> None:
+    clock = FakeClock()
+    con, out, _ = console(clock)
+    cluster = ScriptedCluster([], [an_execution("Running", version="7")])
+    assert cancel_it(cluster, clock, con) == EXIT_OK
+    assert cluster.patches == [
+        {"metadata": {"annotations": {"rerunnable.dev/cancel": "true"}}, "version": "7"}
+    ]
+    assert out.getvalue() == "execution.rerunnable.dev/job-m1 cancel requested\n"
+
+
+def test_cancel_of_a_queued_run() -> None:
+    clock = FakeClock()
+    con, _, _ = console(clock)
+    cluster = ScriptedCluster([], [an_execution("Pending", reason="Queued")])
+    assert cancel_it(cluster, clock, con) == EXIT_OK
+    assert len(cluster.patches) == 1
+
+
+def test_cancel_looks_again_after_a_conflict() -> None:
+    clock = FakeClock()
+    con, _, _ = console(clock)
+    cluster = ScriptedCluster([], [an_execution("Pending", version="7"), an_execution(version="9")])
+    cluster.conflicts = 1
+    assert cancel_it(cluster, clock, con) == EXIT_OK
+    assert [p["version"] for p in cluster.patches] == ["9"]
+
+
+def test_a_second_cancel_is_a_no_op() -> None:
+    clock = FakeClock()
+    con, out, _ = console(clock)
+    asked = an_execution(
+        "Running", {"rerunnable.dev/cancel": "true", "rerunnable.dev/cancelled-by": "alice"}
+    )
+    cluster = ScriptedCluster([], [asked])
+    assert cancel_it(cluster, clock, con) == EXIT_OK
+    assert cluster.patches == []
+    assert "a cancel was requested already by alice; nothing changed" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("case", "execution", "how"),
+    [
+        (
+            "succeeded",
+            an_execution("Succeeded", completionTime="2026-11-22T07:59:00Z"),
+            "has already finished: Succeeded, at 2026-11-22T07:59:00Z",
+        ),
+        (
+            "failed",
+            an_execution("Failed", reason="BackoffLimitExceeded", message="Job has reached"),
+            "Failed (BackoffLimitExceeded: Job has reached)",
+        ),
+        (
+            "cancelled",
+            CANCELLED,
+            "Interrupted, cancelled by alice; its Job is deleted, at 2026-11-22T08:00:03Z",
+        ),
+    ],
+)
+def test_cancel_of_a_finished_run_exits_1_saying_how_it_finished(
+    case: str, execution: dict[str, Any], how: str
+) -> None:
+    clock = FakeClock()
+    con, _, _ = console(clock)
+    cluster = ScriptedCluster([], [execution])
+    with pytest.raises(PluginError) as refused:
+        cancel_it(cluster, clock, con)
+    assert how in refused.value.message, case
+    assert refused.value.message.endswith("; nothing changed")
+    assert refused.value.exit_code == 1
+    assert cluster.patches == []
+
+
+def test_cancel_wait_follows_the_run_until_it_is_cancelled() -> None:
+    clock = FakeClock()
+    con, out, _ = console(clock)
+    cluster = ScriptedCluster([], [an_execution("Running"), an_execution("Running"), CANCELLED])
+    assert cancel_it(cluster, clock, con, wait=True) == EXIT_OK
+    assert out.getvalue().splitlines()[-1] == (
+        "execution.rerunnable.dev/job-m1 cancelled: cancelled by alice; its Job is deleted"
+    )
+
+
+def test_cancel_wait_of_a_run_that_finished_first_exits_1() -> None:
+    clock = FakeClock()
+    con, _, _ = console(clock)
+    cluster = ScriptedCluster([], [an_execution("Running"), an_execution("Succeeded")])
+    with pytest.raises(PluginError, match="finished before the cancel took effect: Succeeded"):
+        cancel_it(cluster, clock, con, wait=True)
+
+
+def test_cancel_wait_times_out_with_2() -> None:
+    clock = FakeClock()
+    con, _, err = console(clock)
+    cluster = ScriptedCluster([], [an_execution("Running")])
+    assert cancel_it(cluster, clock, con, wait=True, timeout=timedelta(seconds=2)) == EXIT_TIMEOUT
+    assert clock.elapsed == 2.0
+    assert "timed out after 2s waiting for execution job-m1 to end" in err.getvalue()

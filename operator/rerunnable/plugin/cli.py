@@ -16,6 +16,7 @@ from rerunnable import __version__
 from rerunnable.plugin.cluster import connect
 from rerunnable.plugin.commands import (
     Console,
+    cancel_command,
     default_token,
     history_command,
     next_command,
@@ -38,6 +39,8 @@ EXIT_INTERRUPTED = 130
 _TOP_EPILOG = """\
 examples:
   kubectl rerun run nightly-backup --wait --timeout 30m
+  kubectl rerun run export-day -p DAY=2026-11-30 --wait
+  kubectl rerun cancel nightly-backup-m1a2b3c4d
   kubectl rerun history nightly-backup -n team-a
   kubectl rerun status nightly-backup-m1a2b3c4d
   kubectl rerun next nightly-backup -c 10
@@ -64,11 +67,38 @@ exits 0 if it succeeds, 1 if it fails, is interrupted or is refused (e.g.
 concurrencyPolicy Forbid while another run is active, or an invalid spec),
 2 when --timeout (default {DEFAULT_TIMEOUT}) passes first.
 
+With -p NAME=VALUE (repeatable), the run gets the job's declared parameter
+NAME (spec.parameters) as the environment variable NAME of its containers;
+parameters not sent take their defaults. The token, the values and
+rerunnable.dev/parameters-for=TOKEN go in one PATCH, so values sent for
+another token never apply to this run. Values the declarations refuse are
+refused here first (exit 1, nothing changed). Setting parameters needs the
+RBAC verb runwithparameters on rerunnablejobs. Values are readable by anyone
+who can read the job: not for secrets.
+
 examples:
   kubectl rerun run nightly-backup
+  kubectl rerun run export-day -p DAY=2026-11-30 -p FORMAT=csv --wait
   kubectl rerun run nightly-backup --wait
   kubectl rerun run nightly-backup --wait --timeout 10m -n team-a
   kubectl rerun run nightly-backup --token "$CI_PIPELINE_ID" --wait   # safe to retry
+"""
+
+_CANCEL_EPILOG = f"""\
+Sets the annotation rerunnable.dev/cancel=true on the Execution. The operator
+ends a Pending (queued included) or Running run Interrupted (reason Cancelled), deletes
+its Job (its pods are terminated) and keeps the Execution as the record, with
+who cancelled it in status.cancelledBy. A second cancel while the first is
+being carried out changes nothing (exit 0). A run that has already finished
+is not changed: exit 1, with how it finished.
+
+With --wait, exits 0 once the run has ended Cancelled, 1 if it finished
+otherwise first, 2 when --timeout (default {DEFAULT_TIMEOUT}) passes first.
+
+examples:
+  kubectl rerun cancel nightly-backup-m1a2b3c4d
+  kubectl rerun cancel nightly-backup-m1a2b3c4d --wait --timeout 2m
+  kubectl rerun history nightly-backup      # the names of its runs
 """
 
 _HISTORY_EPILOG = """\
@@ -157,6 +187,13 @@ def _duration(text: str) -> timedelta:
         raise argparse.ArgumentTypeError(e.message.removeprefix("--timeout: ")) from None
 
 
+def _parameter(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+    return name, value
+
+
 def _global_flags() -> _Parser:
     """-n/--namespace, --kubeconfig, --context: accepted before and after the command.
 
@@ -236,6 +273,36 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"with --wait: give up after this long, exit 2 (default {DEFAULT_TIMEOUT};"
         " e.g. 30s, 10m, 1h)",
     )
+    run.add_argument(
+        "-p",
+        "--parameter",
+        type=_parameter,
+        action="append",
+        default=[],
+        dest="parameters",
+        metavar="NAME=VALUE",
+        help="a parameter of this run (repeatable); the others take their defaults",
+    )
+
+    cancel = commands.add_parser(
+        "cancel",
+        help="cancel a run: end it Interrupted (Cancelled) and delete its Job",
+        description="Cancel a run (an Execution): end it Interrupted (Cancelled), delete its Job.",
+        epilog=_CANCEL_EPILOG,
+        formatter_class=formatter,
+        parents=[flags],
+    )
+    cancel.add_argument("name", metavar="EXECUTION", help="name of the Execution")
+    cancel.add_argument(
+        "--wait", action="store_true", help="wait until the run has ended; exit 0, 1 or 2"
+    )
+    cancel.add_argument(
+        "--timeout",
+        type=_duration,
+        default=None,
+        metavar="DURATION",
+        help=f"with --wait: give up after this long, exit 2 (default {DEFAULT_TIMEOUT})",
+    )
 
     history = command("history", "list the Executions of a RerunnableJob", _HISTORY_EPILOG)
     _output_flag(history)
@@ -274,9 +341,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     if args.command is None:
         parser.print_help(sys.stderr)
         parser.exit(1)
+    if args.command in ("run", "cancel") and args.timeout is not None and not args.wait:
+        parser.error("--timeout needs --wait")
     if args.command == "run":
-        if args.timeout is not None and not args.wait:
-            parser.error("--timeout needs --wait")
+        names = [name for name, _ in args.parameters]
+        if twice := sorted({n for n in names if names.count(n) > 1}):
+            parser.error(f"-p {', '.join(twice)}: given more than once")
         if args.token is not None and not args.token.strip():
             parser.error("--token must not be empty")
     return args
@@ -292,7 +362,18 @@ def dispatch(args: argparse.Namespace, console: Console) -> int:
             token = args.token or default_token(console.now(), secrets.token_hex(3))
             timeout = args.timeout or parse_duration(DEFAULT_TIMEOUT)
             return run_command(
-                cluster, args.name, token=token, wait=args.wait, timeout=timeout, console=console
+                cluster,
+                args.name,
+                token=token,
+                wait=args.wait,
+                timeout=timeout,
+                console=console,
+                sent=dict(args.parameters),
+            )
+        if args.command == "cancel":
+            timeout = args.timeout or parse_duration(DEFAULT_TIMEOUT)
+            return cancel_command(
+                cluster, args.name, wait=args.wait, timeout=timeout, console=console
             )
         if args.command == "history":
             return history_command(cluster, args.name, output=args.output, console=console)

@@ -1,4 +1,4 @@
-"""The five commands: each reads and writes through a `Cluster` and prints to `Console`.
+"""The commands: each reads and writes through a `Cluster` and prints to `Console`.
 
 Pure decisions live in the neighbouring modules (follow, history, upcoming,
 parsing, output); this module is the imperative shell around them.
@@ -12,8 +12,17 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, TextIO
 
 from rerunnable.api.names import ANNOTATION_RUN
-from rerunnable.api.v1alpha1 import parse_time, rfc3339
+from rerunnable.api.reasons import RunReason
+from rerunnable.api.v1alpha1 import (
+    TERMINAL_PHASES,
+    ExecutionStatus,
+    ParameterDeclaration,
+    parse_time,
+    rfc3339,
+)
+from rerunnable.core import parameters
 from rerunnable.core.naming import manual_execution_name
+from rerunnable.plugin.cancelling import CANCEL_PATCH, cancel_verdict, ended_line
 from rerunnable.plugin.cluster import Cluster, TransientError
 from rerunnable.plugin.errors import PluginError
 from rerunnable.plugin.follow import (
@@ -31,7 +40,7 @@ from rerunnable.plugin.follow import (
     token_handled,
 )
 from rerunnable.plugin.history import history_table, newest_first
-from rerunnable.plugin.output import NONE, dump, short_duration
+from rerunnable.plugin.output import NONE, dump, read_status, short_duration
 from rerunnable.plugin.parsing import parse_until
 from rerunnable.plugin.status import status_text
 from rerunnable.plugin.upcoming import upcoming_json, upcoming_runs, upcoming_text
@@ -39,6 +48,7 @@ from rerunnable.plugin.upcoming import upcoming_json, upcoming_runs, upcoming_te
 __all__ = [
     "POLL_INTERVAL",
     "Console",
+    "cancel_command",
     "default_token",
     "history_command",
     "next_command",
@@ -93,7 +103,9 @@ def run_command(
     wait: bool,
     timeout: timedelta,
     console: Console,
+    sent: Mapping[str, str] | None = None,
 ) -> int:
+    """Request the run of `token`, with the parameters `sent` (if any) in the same PATCH."""
     rjob = cluster.get_rjob(name)
     execution_name = manual_execution_name(name, token)
     existing = cluster.find_execution(execution_name)
@@ -106,10 +118,16 @@ def run_command(
     else:
         if token_handled(rjob, token):
             return _handled_before(cluster, rjob, token, execution_name, wait, console)
-        rjob = cluster.patch_rjob(name, {"metadata": {"annotations": {ANNOTATION_RUN: token}}})
+        annotations: dict[str, str | None] = {ANNOTATION_RUN: token}
+        if sent:
+            _check_parameters(rjob, sent)
+            present = (rjob.get("metadata") or {}).get("annotations") or {}
+            annotations.update(parameters.parameter_annotations(token, sent, present))
+        rjob = cluster.patch_rjob(name, {"metadata": {"annotations": annotations}})
+        with_values = f", parameters {_listed(sent)}" if sent else ""
         console.say(
             f"execution.rerunnable.dev/{execution_name} requested"
-            f" (rerunnablejob/{name}, token {token})"
+            f" (rerunnablejob/{name}, token {token}{with_values})"
         )
     if not wait:
         held = refusal(rjob, token) if existing is None else None
@@ -119,6 +137,32 @@ def run_command(
     return _follow(
         cluster, name, token, execution_name, timeout, console, seen=existing is not None
     )
+
+
+def _listed(values: Mapping[str, str]) -> str:
+    return " ".join(f"{k}={v}" for k, v in values.items())
+
+
+def _check_parameters(rjob: Mapping[str, Any], sent: Mapping[str, str]) -> None:
+    """Refuse, before anything is written, values the job's declarations do not allow.
+
+    The operator and the admission layer check the same; this spares a request that
+    would be refused. Declarations this plugin cannot read are left to them.
+    """
+    name = rjob["metadata"]["name"]
+    try:
+        declared = [
+            ParameterDeclaration.model_validate(p)
+            for p in (rjob.get("spec") or {}).get("parameters") or []
+        ]
+    except ValueError:
+        return
+    try:
+        parameters.resolve(declared, sent)
+    except parameters.ParameterError as e:
+        raise PluginError(
+            f"rerunnablejob/{name}: invalid parameters: {e.message}; nothing changed"
+        ) from None
 
 
 def _handled_before(
@@ -270,6 +314,50 @@ def _timed_out(
         f" {execution_name} ({where}); the run goes on"
     )
     return EXIT_TIMEOUT
+
+
+# -- cancel ---------------------------------------------------------------------------------------
+
+
+def cancel_command(
+    cluster: Cluster, name: str, *, wait: bool, timeout: timedelta, console: Console
+) -> int:
+    """Ask for the cancel of a run (once: a second ask is a no-op), and with --wait follow the
+    run until it has ended. A run that has already ended is refused: exit 1, nothing changed."""
+    while True:
+        execution = cluster.get_execution(name)
+        verdict = cancel_verdict(execution)
+        if verdict.action == "finished":
+            raise PluginError(f"{verdict.message}; nothing changed")
+        if verdict.action == "asked":
+            break
+        version = execution["metadata"]["resourceVersion"]
+        if cluster.patch_execution(name, CANCEL_PATCH, version) is not None:
+            break
+        # Changed since we looked (by the operator, or by another cancel): look again.
+    console.say(verdict.message)
+    if not wait:
+        return EXIT_OK
+    deadline = console.monotonic() + timeout.total_seconds()
+    while True:
+        try:
+            status = read_status(ExecutionStatus, cluster.get_execution(name), "execution")
+        except TransientError:
+            status = None
+        if status is not None and status.phase in TERMINAL_PHASES:
+            line = ended_line(name, status)
+            if status.reason != RunReason.CANCELLED:
+                raise PluginError(line)
+            console.say(line)
+            return EXIT_OK
+        remaining = deadline - console.monotonic()
+        if remaining <= 0:
+            console.warn(
+                f"error: timed out after {short_duration(timeout)} waiting for execution {name}"
+                " to end; the cancel goes on"
+            )
+            return EXIT_TIMEOUT
+        console.sleep(min(POLL_INTERVAL, remaining))
 
 
 # -- history ------------------------------------------------------------------------------------
