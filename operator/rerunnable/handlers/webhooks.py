@@ -4,8 +4,9 @@ Importing this module registers them with kopf. The webhook configurations
 (which requests reach which path, with which failure policy) belong to the
 Helm chart, not to kopf: the operator needs no right to edit them.
 
-- `/validate`: refuses a spec the operator could not serve, and a run whose
-  parameters it would refuse (fails closed).
+- `/validate`: refuses a spec the operator could not serve (the chart makes
+  that fail closed), and a run whose parameters the operator would refuse
+  (failing open: the operator then skips the run, InvalidParameters).
 - `/requested-by`: stamps who asked for a run (failing open: a run still
   starts, without a recorded requester).
 - `/cancelled-by`: stamps who cancelled a run (failing open too).
@@ -77,9 +78,14 @@ async def validate(
         checked = check_spec(
             spec, namespace=namespace or "", name=name or "", now=datetime.now(UTC)
         )
-        check_run(checked, old.metadata.annotations if old is not None else None, annotations)
     except InvalidSpecError as e:
-        raise kopf.AdmissionError(e.message, code=422) from e
+        if old is None or old.spec != spec:
+            raise kopf.AdmissionError(e.message, code=422) from e
+        # A run asked of a job whose spec is already invalid: the operator reports the spec
+        # in status, and a run request is no place to refuse it.
+        return
+    try:
+        check_run(checked, old.metadata.annotations if old is not None else None, annotations)
     except ParameterError as e:
         token = annotations.get(ANNOTATION_RUN)
         raise kopf.AdmissionError(

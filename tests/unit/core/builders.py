@@ -174,10 +174,13 @@ def execution(
     rerunnable_job: str = RJOB,
     generation: int = 1,
     status_extra: Mapping[str, Any] | None = None,
+    parameters: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
 ) -> ExecutionState:
     """An Execution of `rerunnable_job`, owned (as controller) by `owner_uid`.
 
     `queued` sets spec.jobTemplate, as the shell does for a run that waits its turn.
+    `parameters` is spec.parameters; `annotations` its metadata's (e.g. rerunnable.dev/cancel).
     `created` defaults to an hour before NOW.
     """
     spec: dict[str, Any] = {
@@ -186,6 +189,7 @@ def execution(
         "scheduledTime": scheduled_time,
         "token": token,
         "templateGeneration": generation,
+        "parameters": dict(parameters) if parameters is not None else None,
     }
     if queued:
         spec["jobTemplate"] = TEMPLATE
@@ -214,6 +218,8 @@ def execution(
             LABEL_TRIGGER: trigger,
         },
     }
+    if annotations is not None:
+        metadata["annotations"] = dict(annotations)
     if owner_uid is not None:
         metadata["ownerReferences"] = [
             {

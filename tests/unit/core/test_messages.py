@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from rerunnable.api.reasons import EventReason
 from rerunnable.api.v1alpha1 import ExecutionPhase, ExecutionStatus
 from rerunnable.core.messages import (
+    cancelled_message,
     finished_event,
     read_finished_event,
     with_held_token,
@@ -69,3 +70,53 @@ def test_a_finished_event_is_read_back_for_its_run_only(
 
 def test_other_events_say_nothing_of_how_a_run_ended() -> None:
     assert read_finished_event("RunStarted", "Execution job-m1 started", "job-m1") is None
+
+
+CANCELLED = [
+    ("stamped, started", "alice", True, "cancelled by alice; its Job is deleted"),
+    ("stamped, before it started", "alice", False, "cancelled by alice before it started"),
+    (
+        "no stamp (webhook down), started",
+        None,
+        True,
+        "cancelled (rerunnable.dev/cancel); its Job is deleted",
+    ),
+    (
+        "no stamp, before it started",
+        None,
+        False,
+        "cancelled (rerunnable.dev/cancel) before it started",
+    ),
+    (
+        "empty stamp reads as none",
+        "",
+        True,
+        "cancelled (rerunnable.dev/cancel); its Job is deleted",
+    ),
+    (
+        "a service account",
+        "system:serviceaccount:ci:deployer",
+        True,
+        "cancelled by system:serviceaccount:ci:deployer; its Job is deleted",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "by", "started", "want"), CANCELLED, ids=[c[0] for c in CANCELLED]
+)
+def test_cancelled_message(case: str, by: str | None, started: bool, want: str) -> None:
+    assert cancelled_message(by, started) == want, case
+
+
+@given(name=names, other=names, by=st.none() | texts, started=st.booleans())
+def test_a_cancelled_event_is_read_back_as_interrupted_for_its_run_only(
+    name: str, other: str, by: str | None, started: bool
+) -> None:
+    # The planner's RunCancelled event: "Execution NAME " then the status message.
+    message = f"Execution {name} {cancelled_message(by, started)}"
+    assert read_finished_event(EventReason.RUN_CANCELLED, message, name) == (
+        ExecutionPhase.INTERRUPTED
+    )
+    if other != name:
+        assert read_finished_event(EventReason.RUN_CANCELLED, message, other) is None
