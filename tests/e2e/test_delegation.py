@@ -46,6 +46,7 @@ from tests.e2e.waiting import wait_until
 ADMIN = None  # the kubeconfig's own user: system:masters, so RBAC allows it everything
 VIEWER, RUNNER, EDITOR = "vera", "rui", "eddie"  # bound to the chart's three roles
 EDIT, VIEW = "edna", "viv"  # bound to the built-in edit and view ClusterRoles
+PLAIN = "pia"  # bound to rerunnable-runner as rendered with userRoles.runnerMaySetParameters=false
 GARBAGE_COLLECTOR = "system:serviceaccount:kube-system:generic-garbage-collector"
 ROLES = ("rerunnable-viewer", "rerunnable-runner", "rerunnable-editor")
 BINDINGS = {
@@ -54,11 +55,16 @@ BINDINGS = {
     EDITOR: "rerunnable-editor",
     EDIT: "edit",
     VIEW: "view",
+    PLAIN: "rerunnable-runner-plain",
 }
 RUNNER_ONLY = "a runner may change only the rerunnable.dev/run annotation"
 OPERATOR_ONLY = "Executions are written only by the Rerunnable operator"
 FORGED = "rerunnable.dev/requested-by records who asked for a run"
 REQUESTED_BY = "rerunnable.dev/requested-by"
+CANCEL, CANCELLED_BY = "rerunnable.dev/cancel", "rerunnable.dev/cancelled-by"
+NEEDS_PARAMETER_VERB = 'needs the "runwithparameters" verb on rerunnablejobs'
+WITH_A_NEW_RUN = "parameters go with a new run, in the same request"
+ONLY_CANCEL = "of an Execution you may change only the annotation rerunnable.dev/cancel"
 READS = {"get", "list", "watch"}
 WRITES = {"create", "update", "patch"}
 
@@ -85,6 +91,12 @@ def allowed(done: CompletedProcess[str]) -> str:
 def denied(done: CompletedProcess[str]) -> str:
     assert done.returncode != 0, f"expected a refusal, got: {done.stdout}"
     assert "Forbidden" in done.stderr or "forbidden" in done.stderr, done.stderr
+    return done.stderr
+
+
+def refused(done: CompletedProcess[str]) -> str:
+    """Refused, whether as Forbidden or as Invalid."""
+    assert done.returncode != 0, f"expected a refusal, got: {done.stdout}"
     return done.stderr
 
 
@@ -153,9 +165,16 @@ def test_the_user_roles_have_fixed_names_and_join_the_built_in_roles(cluster: Cl
         for resource in rule["resources"]
         for verb in rule["verbs"]
     }
-    # Only the operator writes Executions, and only the editor configures.
-    assert not {(n, r, v) for n, r, v in granted if r.startswith("executions") and v in WRITES}
+    # Only the operator creates Executions or writes their status; runners and editors
+    # may patch them (the policy narrows that to the cancel annotation).
+    assert {(n, v) for n, r, v in granted if r.startswith("executions") and v in WRITES} == {
+        (n, v) for n in ("rerunnable-runner", "rerunnable-editor") for v in ("patch", "update")
+    }
     assert {n for n, r, v in granted if v == "configure"} == {"rerunnable-editor"}
+    assert {n for n, r, v in granted if v == "runwithparameters"} == {
+        "rerunnable-runner",
+        "rerunnable-editor",
+    }
     assert all(v in READS for _, r, v in granted if r.endswith("/status"))
 
 
@@ -168,6 +187,18 @@ def test_only_one_release_need_create_the_user_roles(cluster: Cluster) -> None:
     )
     assert sorted(d["metadata"]["name"] for d in private) == sorted(ROLES)
     assert all(aggregated_to(d) == set() for d in private)
+
+
+def test_a_runner_may_be_a_plain_runner(cluster: Cluster) -> None:
+    plain = render(
+        cluster, "--set", "userRoles.runnerMaySetParameters=false", show_only=("user-roles.yaml",)
+    )
+    verbs = {
+        d["metadata"]["name"]: {v for rule in d["rules"] for v in rule["verbs"]} for d in plain
+    }
+    assert "runwithparameters" not in verbs["rerunnable-runner"]
+    assert "patch" in verbs["rerunnable-runner"]
+    assert "runwithparameters" in verbs["rerunnable-editor"]
 
 
 SELECTORS = [
@@ -222,7 +253,8 @@ def test_the_execution_policy_names_the_operators_service_account(cluster: Clust
     ):
         docs = render(cluster, *values, show_only=("admission-policy.yaml",))
         policy = next(d for d in docs if d["metadata"]["name"] == "rr-rerunnable-executions")
-        assert policy["spec"]["variables"] == [{"name": "operator", "expression": f'"{account}"'}]
+        operator = {"name": "operator", "expression": f'"{account}"'}
+        assert policy["spec"]["variables"][0] == operator
 
     off = render(cluster, "--set", "admissionPolicy.enabled=false", show_only=())
     assert not [d for d in off if d["kind"].startswith("ValidatingAdmissionPolicy")]
@@ -256,6 +288,7 @@ def delegation(
             ),
         )
         kubectl(cluster, "apply", "-n", namespace, "-f", "-", stdin=own_roles(rendered, suffix))
+        kubectl(cluster, "apply", "-f", "-", stdin=plain_runner_role(cluster, suffix))
         for user, role in BINDINGS.items():
             kubectl(
                 cluster,
@@ -264,7 +297,7 @@ def delegation(
                 user,
                 "-n",
                 namespace,
-                f"--clusterrole={role if role not in ROLES else f'{role}-{suffix}'}",
+                f"--clusterrole={role if role in ('edit', 'view') else f'{role}-{suffix}'}",
                 f"--user={user}",
             )
         d = Delegation(cluster, namespace)
@@ -301,6 +334,27 @@ def own_roles(rendered: str, suffix: str) -> str:
     return yaml.safe_dump_all(docs)
 
 
+def plain_runner_role(cluster: Cluster, suffix: str) -> str:
+    """rerunnable-runner as rendered with userRoles.runnerMaySetParameters=false, named for
+    this run (the fixed name is the chart's own runner's)."""
+    rendered = helm_template(
+        cluster,
+        f"plain-{suffix}",
+        "ops",
+        "--set",
+        "userRoles.runnerMaySetParameters=false",
+        show_only=("user-roles.yaml",),
+    )
+    (role,) = [
+        doc
+        for doc in yaml.safe_load_all(rendered)
+        if doc and doc["metadata"]["name"] == "rerunnable-runner"
+    ]
+    role["metadata"]["name"] = f"rerunnable-runner-plain-{suffix}"
+    role["metadata"]["labels"]["app.kubernetes.io/instance"] = f"dlg-{suffix}"
+    return yaml.safe_dump(role)
+
+
 def policies_enforced(d: Delegation) -> bool:
     """True once the API server's policy informer enforces both policies here.
 
@@ -332,6 +386,7 @@ def roles_granted(d: Delegation) -> bool:
         and can(EDITOR, "configure")
         and can(EDIT, "configure")
         and can(VIEW, "list")
+        and can(PLAIN, "patch")
     )
 
 
@@ -354,7 +409,20 @@ CAN_I = [
     (EDITOR, "delete", "executions", True),
     (EDITOR, "update", "rerunnablejobs/status", False),
     (EDITOR, "create", "executions", False),
-    (EDITOR, "patch", "executions", False),
+    (EDITOR, "patch", "executions", True),  # narrowed to the cancel annotation by the policy
+    (EDITOR, "runwithparameters", "rerunnablejobs", True),
+    (RUNNER, "patch", "executions", True),  # narrowed to the cancel annotation by the policy
+    (RUNNER, "create", "executions", False),
+    (RUNNER, "patch", "executions/status", False),
+    (RUNNER, "runwithparameters", "rerunnablejobs", True),
+    (VIEWER, "patch", "executions", False),
+    (VIEWER, "runwithparameters", "rerunnablejobs", False),
+    (PLAIN, "patch", "rerunnablejobs", True),
+    (PLAIN, "patch", "executions", True),
+    (PLAIN, "runwithparameters", "rerunnablejobs", False),
+    (EDIT, "runwithparameters", "rerunnablejobs", True),
+    (EDIT, "patch", "executions", True),
+    (VIEW, "patch", "executions", False),
     (EDITOR, "patch", "executions/status", False),
     (EDIT, "configure", "rerunnablejobs", True),
     (EDIT, "delete", "executions", True),
@@ -649,8 +717,10 @@ def test_only_the_operator_writes_executions(delegation: Delegation, kube: Clien
     assert (executions(kube, delegation.namespace)[name]["status"]).get("message") != (
         "it failed, really"
     )
-    # Metadata is not the record: labels, and the garbage collector's edits, pass.
-    allowed(delegation.kubectl(ADMIN, "label", f"rjex/{name}", "reviewed=yes"))
+    # Besides its spec and status, only the cancel annotation is anyone's to change.
+    labelled = denied(delegation.kubectl(ADMIN, "label", f"rjex/{name}", "reviewed=yes"))
+    assert f"{ONLY_CANCEL}, to cancel its run (kubectl rerun cancel {name})" in labelled
+    assert "this request also changes labels" in labelled
 
 
 def test_the_garbage_collector_may_drop_an_owner_reference(
@@ -721,3 +791,173 @@ def test_a_controller_with_runner_rights_may_finish_a_deletion(
         r["metadata"]["name"]
         for r in kube.list(RerunnableJobResource, namespace=delegation.namespace)
     }
+
+
+# --- parameters and cancel -----------------------------------------------------------
+
+PARAMETERS = [{"name": "DAY", "default": "today"}, {"name": "FORMAT", "default": "csv"}]
+
+
+def create_parameterised(kube: Client, namespace: str, name: str, **spec: Any) -> None:
+    create_rjob(kube, namespace, name, parameters=PARAMETERS, **spec)
+
+
+def run_with(token: str, **values: str) -> list[str]:
+    """`kubectl annotate` arguments sending `values` with the run of `token`."""
+    return [
+        "rerunnable.dev/run=" + token,
+        "rerunnable.dev/parameters-for=" + token,
+        *[f"parameters.rerunnable.dev/{k}={v}" for k, v in values.items()],
+        "--overwrite",
+    ]
+
+
+@pytest.mark.parametrize("user", [RUNNER, EDITOR])
+def test_a_runner_runs_with_parameters(delegation: Delegation, kube: Client, user: str) -> None:
+    name = f"params-{uuid.uuid4().hex[:6]}"
+    create_parameterised(kube, delegation.namespace, name)
+    allowed(delegation.kubectl(user, "annotate", f"rjob/{name}", *run_with("t1", DAY="monday")))
+    run = manual_name(name, "t1")
+    wait_phase(kube, delegation.namespace, run, "Succeeded")
+    recorded = executions(kube, delegation.namespace)[run]["spec"]["parameters"]
+    assert recorded == {"DAY": "monday", "FORMAT": "csv"}
+
+
+def test_a_plain_runner_runs_with_the_defaults_only(delegation: Delegation, kube: Client) -> None:
+    name = f"plain-{uuid.uuid4().hex[:6]}"
+    create_parameterised(kube, delegation.namespace, name)
+    before = configuration(kube, delegation.namespace, name)
+
+    refusal = denied(
+        delegation.kubectl(PLAIN, "annotate", f"rjob/{name}", *run_with("t1", DAY="monday"))
+    )
+    assert NEEDS_PARAMETER_VERB in refusal
+    assert f"which {PLAIN} does not have in namespace {delegation.namespace}" in refusal
+    assert f"without parameters the run takes the defaults: kubectl rerun run {name}" in refusal
+    assert configuration(kube, delegation.namespace, name) == before
+
+    allowed(delegation.kubectl(PLAIN, "annotate", f"rjob/{name}", "rerunnable.dev/run=t2"))
+    run = manual_name(name, "t2")
+    wait_phase(kube, delegation.namespace, run, "Succeeded")
+    recorded = executions(kube, delegation.namespace)[run]["spec"]["parameters"]
+    assert recorded == {"DAY": "today", "FORMAT": "csv"}
+
+
+# (id, annotations after the first run t1 (sent with DAY=monday), what the refusal says)
+OUT_OF_TURN = [
+    ("values without a new token", ["parameters.rerunnable.dev/DAY=friday"], WITH_A_NEW_RUN),
+    (
+        "values for another token",
+        ["rerunnable.dev/run=t2", "parameters.rerunnable.dev/DAY=friday"],
+        WITH_A_NEW_RUN,
+    ),
+    (
+        "parameters-for naming a later token",
+        ["rerunnable.dev/parameters-for=t3", "parameters.rerunnable.dev/DAY=friday"],
+        WITH_A_NEW_RUN,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("pairs", "message"), [c[1:] for c in OUT_OF_TURN], ids=[c[0] for c in OUT_OF_TURN]
+)
+def test_parameters_go_only_with_their_own_new_token(
+    delegation: Delegation, kube: Client, pairs: list[str], message: str
+) -> None:
+    name = f"turn-{uuid.uuid4().hex[:6]}"
+    create_parameterised(kube, delegation.namespace, name)
+    allowed(delegation.kubectl(RUNNER, "annotate", f"rjob/{name}", *run_with("t1", DAY="monday")))
+    before = configuration(kube, delegation.namespace, name)
+
+    done = delegation.kubectl(RUNNER, "annotate", f"rjob/{name}", *pairs, "--overwrite")
+
+    assert done.returncode != 0, done.stdout
+    assert message in done.stderr
+    assert configuration(kube, delegation.namespace, name) == before
+
+
+def test_a_runner_cancels_a_run_and_a_viewer_may_not(delegation: Delegation, kube: Client) -> None:
+    name = f"cancel-{uuid.uuid4().hex[:6]}"
+    create_rjob(kube, delegation.namespace, name, duration="600s")
+    allowed(delegation.kubectl(RUNNER, "annotate", f"rjob/{name}", "rerunnable.dev/run=t1"))
+    run = manual_name(name, "t1")
+    wait_phase(kube, delegation.namespace, run, "Running")
+
+    refusal = denied(delegation.kubectl(VIEWER, "annotate", f"rjex/{run}", f"{CANCEL}=true"))
+    assert f'User "{VIEWER}" cannot patch resource "executions"' in refusal
+    for forged in (f"{CANCEL}=yes", f"{CANCELLED_BY}=someone-else"):
+        refused(delegation.kubectl(RUNNER, "annotate", f"rjex/{run}", forged))
+    assert executions(kube, delegation.namespace)[run]["status"]["phase"] == "Running"
+
+    # Stamping oneself is allowed (the webhook would stamp the same).
+    allowed(
+        delegation.kubectl(
+            RUNNER, "annotate", f"rjex/{run}", f"{CANCEL}=true", f"{CANCELLED_BY}={RUNNER}"
+        )
+    )
+    wait_phase(kube, delegation.namespace, run, "Interrupted")
+    status = executions(kube, delegation.namespace)[run]["status"]
+    assert (status["reason"], status["cancelledBy"]) == ("Cancelled", RUNNER)
+    assert status["message"] == f"cancelled by {RUNNER}; its Job is deleted"
+
+    # Once asked, a cancel is never withdrawn; once finished, nothing is cancelled again.
+    withdrawn = refused(delegation.kubectl(RUNNER, "annotate", f"rjex/{run}", f"{CANCEL}-"))
+    assert "once set, it is never changed or removed" in withdrawn
+
+
+# (id, kubectl arguments on an Execution, what the refusal says)
+EXECUTION_CHANGES = [
+    ("a label", ["label", "{rjex}", "mine=yes"], "this request also changes labels"),
+    ("another annotation", ["annotate", "{rjex}", "note=x"], "also changes annotation note"),
+    (
+        "cancel with another value",
+        ["annotate", "{rjex}", f"{CANCEL}=later"],
+        'set it to "true" (kubectl rerun cancel',
+    ),
+    (
+        "someone else's name as the canceller",
+        ["annotate", "{rjex}", f"{CANCELLED_BY}={EDITOR}"],
+        f"set it only to your own user name ({RUNNER})",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [c[1:] for c in EXECUTION_CHANGES],
+    ids=[c[0] for c in EXECUTION_CHANGES],
+)
+def test_a_runner_may_only_ask_for_a_cancel(
+    delegation: Delegation, kube: Client, change: list[str], message: str
+) -> None:
+    name = f"only-{uuid.uuid4().hex[:6]}"
+    create_rjob(kube, delegation.namespace, name)
+    allowed(delegation.kubectl(ADMIN, "annotate", f"rjob/{name}", "rerunnable.dev/run=t1"))
+    run = manual_name(name, "t1")
+    wait_phase(kube, delegation.namespace, run, "Succeeded")
+    before = executions(kube, delegation.namespace)[run]["metadata"]["resourceVersion"]
+    done = delegation.kubectl(RUNNER, *[a.replace("{rjex}", f"rjex/{run}") for a in change])
+    assert done.returncode != 0, done.stdout
+    assert message in done.stderr
+    assert executions(kube, delegation.namespace)[run]["metadata"]["resourceVersion"] == before
+
+
+def test_the_policy_refuses_the_cancel_of_a_finished_run(
+    delegation: Delegation, kube: Client
+) -> None:
+    name = f"done-{uuid.uuid4().hex[:6]}"
+    create_rjob(kube, delegation.namespace, name)
+    allowed(delegation.kubectl(RUNNER, "annotate", f"rjob/{name}", "rerunnable.dev/run=t1"))
+    run = manual_name(name, "t1")
+    wait_phase(kube, delegation.namespace, run, "Succeeded")
+
+    done = delegation.kubectl(RUNNER, "annotate", f"rjex/{run}", f"{CANCEL}=true")
+
+    assert done.returncode != 0, done.stdout
+    assert f"execution {run} has already finished: Succeeded (CompletionsReached), at " in (
+        done.stderr
+    )
+    assert "there is nothing to cancel" in done.stderr
+    annotations = executions(kube, delegation.namespace)[run]["metadata"].get("annotations") or {}
+    assert CANCEL not in annotations
