@@ -9,6 +9,7 @@ test's namespace alone (other tests share the cluster).
 import base64
 import json
 from collections.abc import Iterator
+from subprocess import CompletedProcess
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from tests.e2e.rjobs import (
     annotate_run,
     condition,
     create_rjob,
+    events_for,
     executions,
     get_rjob,
     manual_name,
@@ -34,7 +36,16 @@ from tests.e2e.rjobs import (
 )
 from tests.e2e.waiting import wait_until
 
-PATHS = {"validate.rerunnable.dev": "/validate", "requested-by.rerunnable.dev": "/requested-by"}
+PATHS = {
+    "validate.rerunnable.dev": "/validate",
+    "validate-run.rerunnable.dev": "/validate",
+    "requested-by.rerunnable.dev": "/requested-by",
+    "cancelled-by.rerunnable.dev": "/cancelled-by",
+}
+PARAMETERS = [
+    {"name": "DAY", "required": True, "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+    {"name": "FORMAT", "default": "csv", "enum": ["csv", "json"]},
+]
 
 
 @pytest.fixture(scope="module")
@@ -257,6 +268,7 @@ def test_with_the_webhook_down_runs_go_on_specs_are_refused_and_status_reports_b
     # Made before the webhook existed: the schema cannot see that it never fires.
     create_rjob(kube, namespace, "never", schedule="0 0 30 2 *")
     create_rjob(kube, namespace, "report")
+    create_rjob(kube, namespace, "export", parameters=PARAMETERS)
     # Configured, but nothing listens there: the webhook is down.
     release = install_webhooks(cluster, namespace, certs, free_port())
     try:
@@ -273,6 +285,17 @@ def test_with_the_webhook_down_runs_go_on_specs_are_refused_and_status_reports_b
         wait_phase(kube, namespace, manual_name("report", "t1"), "Succeeded")
         run = executions(kube, namespace)[manual_name("report", "t1")]
         assert run["spec"].get("requestedBy") is None
+
+        # A run with bad parameters gets in (its validator fails open), and is skipped:
+        # never run with a default in place of the value sent.
+        sent = annotate(
+            cluster, namespace, "rjob/export", *run_with("t1", DAY="2026-11-30", FORMAT="xml")
+        )
+        assert sent.returncode == 0, sent.stderr
+        skipped = settled_status(kube, namespace, "export")["lastSkipped"]
+        assert (skipped["token"], skipped["reason"]) == ("t1", "InvalidParameters")
+        assert "parameter FORMAT: 'xml' is not one of csv, json" in skipped["message"]
+        assert manual_name("export", "t1") not in executions(kube, namespace)
 
         # The bad object made before is reported where the webhook would have refused it.
         ready = condition({"status": settled_status(kube, namespace, "never")}, "Ready")
@@ -300,12 +323,19 @@ def test_the_chart_makes_its_own_certificate_for_the_webhook_service(cluster: Cl
     names = serving.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert "rr-rerunnable-webhook.ops.svc" in names.get_values_for_type(x509.DNSName)
     assert "rr-rerunnable-reports.ops.svc" in names.get_values_for_type(x509.DNSName)
+    policies = {}
     for config in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
-        [webhook] = kinds[config]["webhooks"]
-        assert webhook["clientConfig"]["caBundle"] == secret["data"]["ca.crt"]
-        assert webhook["clientConfig"]["service"]["name"] == "rr-rerunnable-webhook"
-    assert kinds["ValidatingWebhookConfiguration"]["webhooks"][0]["failurePolicy"] == "Fail"
-    assert kinds["MutatingWebhookConfiguration"]["webhooks"][0]["failurePolicy"] == "Ignore"
+        for webhook in kinds[config]["webhooks"]:
+            assert webhook["clientConfig"]["caBundle"] == secret["data"]["ca.crt"]
+            assert webhook["clientConfig"]["service"]["name"] == "rr-rerunnable-webhook"
+            policies[webhook["name"]] = webhook["failurePolicy"]
+    # Only a spec change waits on the webhook: runs, stamps and cancels never do.
+    assert policies == {
+        "validate.rerunnable.dev": "Fail",
+        "validate-run.rerunnable.dev": "Ignore",
+        "requested-by.rerunnable.dev": "Ignore",
+        "cancelled-by.rerunnable.dev": "Ignore",
+    }
 
 
 def test_the_chart_asks_cert_manager_for_the_certificate_when_it_is_installed(
@@ -353,3 +383,144 @@ def test_the_chart_serves_reports_with_the_same_certificate(cluster: Cluster) ->
     )
     kinds = [d["kind"] for d in yaml.safe_load_all(alone) if d]
     assert kinds == ["Secret"]
+
+
+# --- parameters and cancel, with the webhooks up -------------------------------------------
+
+
+def annotate(cluster: Cluster, namespace: str, target: str, *pairs: str) -> CompletedProcess[str]:
+    return try_kubectl(cluster, "annotate", "-n", namespace, target, *pairs, "--overwrite")
+
+
+def run_with(token: str, **values: str) -> list[str]:
+    return [
+        f"rerunnable.dev/run={token}",
+        f"rerunnable.dev/parameters-for={token}",
+        *[f"parameters.rerunnable.dev/{k}={v}" for k, v in values.items()],
+    ]
+
+
+BAD_PARAMETERS = [
+    (
+        "not in the enum",
+        {"DAY": "2026-11-30", "FORMAT": "xml"},
+        "parameter FORMAT: 'xml' is not one of csv, json",
+    ),
+    (
+        "not matching the pattern",
+        {"DAY": "monday"},
+        "parameter DAY: 'monday' does not match the pattern ^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+    ),
+    (
+        "unknown",
+        {"DAY": "2026-11-30", "DAYS": "2"},
+        "parameter DAYS: not declared in spec.parameters (declared: DAY, FORMAT)",
+    ),
+    ("required, not sent", {}, "parameter DAY: required, and not sent"),
+    (
+        "over 4 KiB in all",
+        {"DAY": "2026-11-30", "FORMAT": "x" * 4100},
+        "over the limit of 4096",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("values", "message"), [c[1:] for c in BAD_PARAMETERS], ids=[c[0] for c in BAD_PARAMETERS]
+)
+def test_bad_parameters_are_refused_at_annotate(
+    cluster: Cluster,
+    kube: Client,
+    namespace: str,
+    webhooks: OperatorProcess,
+    values: dict[str, str],
+    message: str,
+) -> None:
+    create_rjob(kube, namespace, "export", parameters=PARAMETERS)
+    before = get_rjob(kube, namespace, "export")["metadata"].get("annotations")
+
+    done = annotate(cluster, namespace, "rjob/export", *run_with("t1", **values))
+
+    assert done.returncode != 0, done.stdout
+    assert "rerunnable.dev/run=t1: invalid parameters: " in done.stderr
+    assert message in done.stderr
+    assert get_rjob(kube, namespace, "export")["metadata"].get("annotations") == before
+    assert executions(kube, namespace) == {}
+
+
+def test_with_the_webhooks_up_parameters_apply_to_their_own_token_only(
+    cluster: Cluster, kube: Client, namespace: str, webhooks: OperatorProcess
+) -> None:
+    declared = [{**PARAMETERS[0], "required": False, "default": "2026-01-01"}, PARAMETERS[1]]
+    create_rjob(kube, namespace, "export", parameters=declared)
+    done = annotate(
+        cluster, namespace, "rjob/export", *run_with("t1", DAY="2026-11-30", FORMAT="json")
+    )
+    assert done.returncode == 0, done.stderr
+    wait_phase(kube, namespace, manual_name("export", "t1"), "Succeeded")
+    assert annotate(cluster, namespace, "rjob/export", "rerunnable.dev/run=t2").returncode == 0
+    wait_phase(kube, namespace, manual_name("export", "t2"), "Succeeded")
+
+    runs = executions(kube, namespace)
+    assert runs[manual_name("export", "t1")]["spec"]["parameters"] == {
+        "DAY": "2026-11-30",
+        "FORMAT": "json",
+    }
+    assert runs[manual_name("export", "t2")]["spec"]["parameters"] == {
+        "DAY": "2026-01-01",
+        "FORMAT": "csv",
+    }
+
+
+def test_the_execution_records_who_cancelled_the_run(
+    cluster: Cluster, kube: Client, namespace: str, webhooks: OperatorProcess
+) -> None:
+    create_rjob(kube, namespace, "long", duration="600s")
+    kubectl(
+        cluster,
+        "create",
+        "role",
+        "cancel-runs",
+        "-n",
+        namespace,
+        "--verb=get,patch",
+        "--resource=executions.rerunnable.dev",
+    )
+    kubectl(
+        cluster,
+        "create",
+        "rolebinding",
+        "carla",
+        "-n",
+        namespace,
+        "--role=cancel-runs",
+        "--user=carla",
+    )
+    annotate_run(kube, namespace, "long", "t1")
+    name = manual_name("long", "t1")
+    wait_phase(kube, namespace, name, "Running")
+
+    done = try_kubectl(
+        cluster,
+        "annotate",
+        "--as",
+        "carla",
+        "-n",
+        namespace,
+        f"rjex/{name}",
+        "rerunnable.dev/cancel=true",
+    )
+    assert done.returncode == 0, done.stderr
+
+    wait_phase(kube, namespace, name, "Interrupted")
+    run = executions(kube, namespace)[name]
+    assert run["metadata"]["annotations"]["rerunnable.dev/cancelled-by"] == "carla"
+    assert (run["status"]["reason"], run["status"]["cancelledBy"]) == ("Cancelled", "carla")
+    assert run["status"]["message"] == "cancelled by carla; its Job is deleted"
+    wait_until(
+        lambda: any(
+            r == "RunCancelled" and "carla" in m for _, r, m in events_for(kube, namespace, "long")
+        ),
+        timeout=30,
+        what="an event naming who cancelled the run",
+    )

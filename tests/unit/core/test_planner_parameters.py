@@ -21,9 +21,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rerunnable.api.reasons import RunReason
 from rerunnable.api.v1alpha1 import ExecutionPhase, Trigger, to_wire
+from rerunnable.core.execution_status import status_patch
 from rerunnable.core.manifests import run_job
 from rerunnable.core.planner import NewExecution, Plan, plan
 from rerunnable.core.state import ExecutionState, JobState, RerunnableJobState
@@ -537,6 +540,35 @@ def test_parameters_in_every_container_environment(
     assert [c["env"] for c in containers] == [template_env, template_env], case
 
 
+env_names = st.sampled_from(["A", "B", "C", "LOG", "PATH"])
+
+
+@given(
+    template_env=st.lists(
+        st.tuples(env_names, st.text(max_size=3)).map(lambda t: {"name": t[0], "value": t[1]}),
+        max_size=6,
+    ),
+    values=st.dictionaries(env_names, st.text(max_size=3), max_size=4),
+)
+def test_every_parameter_once_and_the_templates_others_in_their_order(
+    template_env: list[dict[str, Any]], values: dict[str, str]
+) -> None:
+    pod = {
+        "initContainers": [{"name": "init", "image": "busybox", "env": template_env}],
+        "containers": [{"name": "main", "image": "busybox", "env": template_env}],
+    }
+    r = rjob(extra={"jobTemplate": template_with(pod)})
+    got = env_of(run_job(r, execution(manual(TOKEN), trigger="Manual", parameters=values)))
+    for env in got.values():
+        names_ = [e["name"] for e in env]
+        for name, value in values.items():
+            assert names_.count(name) == 1
+            assert {"name": name, "value": value} in env
+        assert [e for e in env if e["name"] not in values] == [
+            e for e in template_env if e["name"] not in values
+        ]
+
+
 # 5. Cancel ------------------------------------------------------------------------------------
 
 RUN = "backup-29922300"
@@ -856,3 +888,89 @@ def test_cancel_then_the_next_pass_reaps_a_job_left_behind() -> None:
     assert second.job_deletes == (RUN,)
     assert second.interrupts == ()
     assert second.events == ()
+
+
+def test_an_invalid_objects_runs_are_still_cancelled() -> None:
+    r = rjob(extra={"concurrencyPolicy": "Sometimes"})
+    assert r.spec is None  # the spec does not validate
+    p = run(r, [running(cancel())], jobs(RUNNING_JOB))
+    assert [(i.execution, i.status.reason) for i in p.interrupts] == [(RUN, RunReason.CANCELLED)]
+
+
+def test_the_cancel_is_written_with_who_cancelled() -> None:
+    before = running(cancel("alice"))
+    (interrupt,) = run(rjob(), [before], jobs(RUNNING_JOB)).interrupts
+    patch = status_patch(before.status, interrupt.status)
+    assert {k: patch.get(k) for k in ("phase", "reason", "message", "completionTime")} == {
+        "phase": "Interrupted",
+        "reason": "Cancelled",
+        "message": "cancelled by alice; its Job is deleted",
+        "completionTime": "2026-11-22T10:17:30Z",
+    }
+    assert patch["cancelledBy"] == "alice"
+
+
+# The skip of a manual run is what `kubectl rerun run --wait` reads (plugin.follow.refusal:
+# status.lastSkipped naming the token); a run skipped for its parameters must stay the
+# recorded skip when a scheduled run is skipped in the same pass, as a manual run skipped for
+# concurrency does (it comes last).
+SKIPPED_TOGETHER = [
+    (
+        "Forbid, a slot due while a run is active",
+        rjob(
+            schedule=EVERY_MINUTE,
+            policy="Forbid",
+            status=DUE,
+            token=TOKEN,
+            annotations=sent(TOKEN, ENV="qa"),
+            extra=with_parameters(DEFAULTED),
+        ),
+        [ACTIVE],
+        [ACTIVE_JOB],
+    ),
+    (
+        "Replace, two missed slots: the older superseded",
+        rjob(
+            schedule=EVERY_MINUTE,
+            policy="Replace",
+            missed="All",
+            status={"lastScheduleTime": at("10:15")},
+            token=TOKEN,
+            annotations=sent(TOKEN, ENV="qa"),
+            extra=with_parameters(DEFAULTED),
+        ),
+        [],
+        [],
+    ),
+]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="admit() records the InvalidParameters skip before the policy loop, whose own skip "
+    "of a slot then overwrites status.lastSkipped",
+)
+@pytest.mark.parametrize(("case", "r", "executions", "world"), cases(SKIPPED_TOGETHER))
+def test_an_invalid_manual_run_stays_the_recorded_skip(
+    case: str, r: RerunnableJobState, executions: list[ExecutionState], world: list[JobState]
+) -> None:
+    p = run(r, executions, jobs(*world))
+    assert p.creates == () or all(c.trigger != Trigger.MANUAL for c in p.creates), case
+    skipped = p.status.last_skipped
+    assert skipped is not None, case
+    assert (skipped.reason, skipped.token) == (RunReason.INVALID_PARAMETERS, TOKEN), case
+
+
+def test_concurrency_skips_of_a_slot_and_a_manual_run_record_the_manual_one() -> None:
+    # The same pass with good parameters: the manual run's skip is the one recorded.
+    r = rjob(
+        schedule=EVERY_MINUTE,
+        policy="Forbid",
+        status=DUE,
+        token=TOKEN,
+        annotations=sent(TOKEN, ENV="prod"),
+        extra=with_parameters(DEFAULTED),
+    )
+    skipped = run(r, [ACTIVE], jobs(ACTIVE_JOB)).status.last_skipped
+    assert skipped is not None
+    assert (skipped.reason, skipped.token) == (RunReason.CONCURRENCY_FORBIDDEN, TOKEN)
