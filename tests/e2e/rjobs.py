@@ -5,6 +5,7 @@ from typing import Any
 
 from lightkube import Client
 from lightkube.generic_resource import GenericNamespacedResource, create_namespaced_resource
+from lightkube.models.core_v1 import PodSpec
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Event
 from lightkube.types import PatchType
@@ -28,6 +29,8 @@ __all__ = [
     "events_for",
     "executions",
     "get_rjob",
+    "job_gone_or_going",
+    "job_pod",
     "job_template",
     "jobs",
     "manual_name",
@@ -168,6 +171,20 @@ def jobs(kube: Client, namespace: str) -> dict[str, Job]:
         for j in kube.list(Job, namespace=namespace)
         if j.metadata and j.metadata.name
     }
+
+
+def job_pod(kube: Client, namespace: str, name: str) -> PodSpec:
+    """The pod template's spec of Job `name`."""
+    job = jobs(kube, namespace)[name]
+    assert job.spec is not None
+    assert job.spec.template.spec is not None
+    return job.spec.template.spec
+
+
+def job_gone_or_going(kube: Client, namespace: str, name: str) -> bool:
+    """Job `name` is deleted, or being deleted (its pods are terminated)."""
+    job = jobs(kube, namespace).get(name)
+    return job is None or job.metadata is None or job.metadata.deletionTimestamp is not None
 
 
 def condition(obj: dict[str, Any], type_: str) -> dict[str, Any] | None:

@@ -42,7 +42,7 @@ PATHS = {
     "requested-by.rerunnable.dev": "/requested-by",
     "cancelled-by.rerunnable.dev": "/cancelled-by",
 }
-PARAMETERS = [
+PARAMETERS: list[dict[str, Any]] = [
     {"name": "DAY", "required": True, "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
     {"name": "FORMAT", "default": "csv", "enum": ["csv", "json"]},
 ]
@@ -400,7 +400,7 @@ def run_with(token: str, **values: str) -> list[str]:
     ]
 
 
-BAD_PARAMETERS = [
+BAD_PARAMETERS: list[tuple[str, dict[str, str], str]] = [
     (
         "not in the enum",
         {"DAY": "2026-11-30", "FORMAT": "xml"},

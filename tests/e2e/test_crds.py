@@ -185,6 +185,42 @@ def test_every_corpus_cronjob_applies_as_a_rerunnable_job(
             "spec.successfulJobsHistoryLimit in body should be greater than or equal to 0",
             id="negative successfulJobsHistoryLimit",
         ),
+        pytest.param(
+            "unsuppliable",
+            {"schedule": "@daily", "parameters": [{"name": "DAY", "required": True}]},
+            "spec.parameters: a required parameter needs a default on a job with a schedule",
+            id="required parameter without a default on a scheduled job",
+        ),
+        pytest.param(
+            "enum",
+            {"parameters": [{"name": "FORMAT", "default": "xml", "enum": ["csv", "json"]}]},
+            "parameter FORMAT: default xml is not one of its enum",
+            id="parameter default outside its enum",
+        ),
+        pytest.param(
+            "pattern",
+            {"parameters": [{"name": "DAY", "default": "monday", "pattern": "^[0-9-]+$"}]},
+            "parameter DAY: default monday does not match its pattern ^[0-9-]+$",
+            id="parameter default not matching its pattern",
+        ),
+        pytest.param(
+            "twice",
+            {"parameters": [{"name": "DAY"}, {"name": "DAY", "default": "x"}]},
+            "spec.parameters: parameter names must be unique",
+            id="duplicate parameter names",
+        ),
+        pytest.param(
+            "bad-name",
+            {"parameters": [{"name": "day-of-week"}]},
+            "spec.parameters[0].name in body should match",
+            id="parameter name not an environment variable name",
+        ),
+        pytest.param(
+            "reserved",
+            {"parameters": [{"name": "RERUNNABLE_EXECUTION"}]},
+            "parameter RERUNNABLE_EXECUTION: names starting with RERUNNABLE_ are reserved",
+            id="parameter name the operator reserves",
+        ),
     ],
 )
 def test_bad_rerunnable_jobs_are_refused_with_the_api_servers_message(

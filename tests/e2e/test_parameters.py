@@ -21,6 +21,8 @@ from tests.e2e.rjobs import (
     events_for,
     executions,
     get_rjob,
+    job_gone_or_going,
+    job_pod,
     jobs,
     manual_name,
     settled_status,
@@ -29,7 +31,7 @@ from tests.e2e.rjobs import (
 from tests.e2e.test_plugin import LONG, explain, rerun
 from tests.e2e.waiting import wait_until
 
-DECLARED = [
+DECLARED: list[dict[str, Any]] = [
     {"name": "DAY", "required": True, "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
     {"name": "FORMAT", "default": "csv", "enum": ["csv", "json"]},
     {"name": "LIMIT", "description": "optional, without a default"},
@@ -95,11 +97,11 @@ def test_parameters_reach_every_container_and_are_recorded(
     # Every value, defaults applied; LIMIT (optional, no default, not sent) is absent.
     run = executions(kube, namespace)[name]
     assert run["spec"]["parameters"] == {"DAY": "2026-11-30", "FORMAT": "csv"}
-    pod = jobs(kube, namespace)[name].spec.template.spec
+    pod = job_pod(kube, namespace, name)
     (main,) = pod.containers
     assert env_of(main) == [("DAY", "2026-11-30"), ("REGION", "eu"), ("FORMAT", "csv")]
     assert main.args == ["export", "--day", "$(DAY)", "--format", "$(FORMAT)"]
-    (init,) = pod.initContainers
+    (init,) = pod.initContainers or []
     assert env_of(init) == [("DAY", "2026-11-30"), ("FORMAT", "csv")]
     shown = kubectl(cluster, "get", "rjex", name, "-n", namespace, "-o", "jsonpath={.spec}")
     assert json.loads(shown)["parameters"]["DAY"] == "2026-11-30"
@@ -131,7 +133,7 @@ def test_parameters_sent_for_one_token_never_apply_to_the_next(
         "FORMAT": "json",
     }
     assert runs[manual_name("export", "t2")]["spec"]["parameters"] == {"FORMAT": "csv"}
-    (main,) = jobs(kube, namespace)[manual_name("export", "t2")].spec.template.spec.containers
+    (main,) = job_pod(kube, namespace, manual_name("export", "t2")).containers
     assert ("DAY", "2026-11-30") not in env_of(main)
 
 
@@ -237,11 +239,6 @@ def test_a_scheduled_run_takes_the_defaults(
 # --- cancel --------------------------------------------------------------------------------
 
 
-def job_gone_or_going(kube: Client, namespace: str, name: str) -> bool:
-    job = jobs(kube, namespace).get(name)
-    return job is None or job.metadata.deletionTimestamp is not None
-
-
 def test_cancel_a_running_run(
     cluster: Cluster, kube: Client, namespace: str, operator: OperatorProcess
 ) -> None:
@@ -281,8 +278,8 @@ def test_cancel_a_queued_run_before_it_starts(
     second = manual_name("queue", "second")
     wait_until(
         lambda: (
-            (executions(kube, namespace).get(second) or {}).get("status", {}).get("reason")
-            == "Queued"
+            second in executions(kube, namespace)
+            and executions(kube, namespace)[second]["status"].get("reason") == "Queued"
         ),
         timeout=30,
         what="the second run queued",

@@ -11,14 +11,17 @@ from datetime import datetime
 import pytest
 from lightkube import Client
 from lightkube.resources.batch_v1 import Job
+from lightkube.types import PatchType
 
 from tests.e2e.operator import OperatorProcess
 from tests.e2e.rjobs import (
+    ExecutionResource,
     annotate_run,
     create_rjob,
     events_for,
     executions,
     get_rjob,
+    job_gone_or_going,
     jobs,
     manual_name,
     phases,
@@ -144,3 +147,49 @@ def test_a_job_deleted_while_the_operator_is_down_ends_interrupted(
     wait_phase(kube, namespace, name, "Interrupted")
     assert executions(kube, namespace)[name]["status"]["reason"] == "JobDeleted"
     assert settled_status(kube, namespace, "orphaned")["activeCount"] == 0
+
+
+@pytest.mark.parametrize(
+    ("crash_at", "job_at_crash"),
+    [
+        # Does the run's Job still exist when the process dies?
+        ("after-interrupt-written", True),
+        ("after-job-deleted", False),
+    ],
+)
+def test_a_cancel_survives_sigkill_between_its_writes(
+    kube: Client, namespace: str, operator: OperatorProcess, crash_at: str, job_at_crash: bool
+) -> None:
+    create_rjob(kube, namespace, "cancelled", duration="600s")
+    operator.start()
+    annotate_run(kube, namespace, "cancelled", "t1")
+    name = manual_name("cancelled", "t1")
+    wait_phase(kube, namespace, name, "Running")
+    operator.stop()
+
+    kube.patch(
+        ExecutionResource,
+        name,
+        {"metadata": {"annotations": {"rerunnable.dev/cancel": "true"}}},
+        namespace=namespace,
+        patch_type=PatchType.MERGE,
+    )
+    operator.start(crash_at=crash_at)
+    assert operator.wait_killed(timeout=60) == SIGKILL_EXIT
+    # The status was written before the crash in both cases.
+    assert phases(kube, namespace)[name] == "Interrupted"
+    assert (not job_gone_or_going(kube, namespace, name)) == job_at_crash
+
+    operator.start()
+    wait_until(
+        lambda: job_gone_or_going(kube, namespace, name),
+        timeout=60,
+        what=f"the cancelled run's Job {name} deleted",
+    )
+    status = executions(kube, namespace)[name]["status"]
+    assert (status["phase"], status["reason"]) == ("Interrupted", "Cancelled")
+    assert settled_status(kube, namespace, "cancelled")["activeCount"] == 0
+    assert list(executions(kube, namespace)) == [name]
+    # Nothing is wedged: the next token runs.
+    annotate_run(kube, namespace, "cancelled", "t2")
+    wait_phase(kube, namespace, manual_name("cancelled", "t2"), "Running")

@@ -141,9 +141,7 @@ def test_usage_errors_exit_1(
     assert message in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(
-    "command", [None, "run", "cancel", "history", "next", "suspend", "resume"]
-)
+@pytest.mark.parametrize("command", [None, "run", "cancel", "history", "next", "suspend", "resume"])
 def test_help_has_examples(command: str | None, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         parse_args(["--help"] if command is None else [command, "--help"])

@@ -208,6 +208,8 @@ class StepDeclaration(_Model):
 
 
 PARAMETER_NAME = r"^[A-Za-z]([A-Za-z0-9_]*[A-Za-z0-9])?$"
+# The variables the operator gives a run's containers itself (the report channel's).
+RESERVED_PARAMETER_PREFIX = "RERUNNABLE_"
 MAX_PARAMETERS = 50
 
 
@@ -217,6 +219,13 @@ class ParameterDeclaration(_Model):
 
     model_config = ConfigDict(
         json_schema_extra=_rules(
+            {
+                "rule": f"!self.name.startsWith('{RESERVED_PARAMETER_PREFIX}')",
+                "messageExpression": (
+                    f"'parameter ' + self.name + ': names starting with {RESERVED_PARAMETER_PREFIX}"
+                    " are reserved: the operator sets those variables itself'"
+                ),
+            },
             {
                 "rule": "!has(self.default) || !has(self.enum) || self.default in self.enum",
                 "messageExpression": (

@@ -137,7 +137,9 @@ def with_parameters(job: dict[str, Any], parameters: Mapping[str, str]) -> None:
     """Give every container and init container of `job` each parameter as an environment
     variable of the same name: a template's own entry of that name is replaced where it
     stands (never a second entry); the others come first, so that the template's own
-    variables and args can refer to them as $(NAME)."""
+    variables and args can refer to them as $(NAME). Values are escaped ($ as $$) so that
+    the container gets each exactly as sent: Kubernetes expands $(NAME) inside env values
+    too."""
     pod = job["spec"]["template"].setdefault("spec", {})
     for key in ("initContainers", "containers"):
         for container in pod.get(key) or []:
@@ -148,10 +150,17 @@ def with_parameters(job: dict[str, Any], parameters: Mapping[str, str]) -> None:
                 if name not in parameters:
                     env.append(entry)
                 elif name not in placed:
-                    env.append({"name": name, "value": parameters[name]})
+                    env.append({"name": name, "value": _literal(parameters[name])})
                     placed.add(name)
-            first = [{"name": n, "value": v} for n, v in parameters.items() if n not in placed]
+            first = [
+                {"name": n, "value": _literal(v)} for n, v in parameters.items() if n not in placed
+            ]
             container["env"] = [*first, *env]
+
+
+def _literal(value: str) -> str:
+    """`value` as an env value that Kubernetes' $(VAR) expansion leaves as it is."""
+    return value.replace("$", "$$")
 
 
 def with_report_channel(job: dict[str, Any], url: str, ca_pem: str) -> None:

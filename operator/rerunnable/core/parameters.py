@@ -14,7 +14,11 @@ import re2
 
 from rerunnable.api.names import ANNOTATION_PARAMETERS_FOR, PARAMETER_ANNOTATION_PREFIX
 from rerunnable.api.reasons import ReadyReason
-from rerunnable.api.v1alpha1 import ParameterDeclaration, RerunnableJobSpec
+from rerunnable.api.v1alpha1 import (
+    RESERVED_PARAMETER_PREFIX,
+    ParameterDeclaration,
+    RerunnableJobSpec,
+)
 from rerunnable.core.schedule import InvalidSpecError
 
 __all__ = [
@@ -54,13 +58,19 @@ def check_declarations(spec: RerunnableJobSpec) -> None:
                 ReadyReason.INVALID_SPEC, f"{where}.name: {p.name} is declared twice"
             )
         seen.add(p.name)
+        if p.name.startswith(RESERVED_PARAMETER_PREFIX):
+            raise InvalidSpecError(
+                ReadyReason.INVALID_SPEC,
+                f"{where}.name: {p.name}: names starting with {RESERVED_PARAMETER_PREFIX} are "
+                "reserved: the operator sets those variables itself",
+            )
         if p.pattern is not None:
             try:
                 re2.compile(p.pattern)
             except re2.error as e:
                 raise InvalidSpecError(
                     ReadyReason.INVALID_SPEC,
-                    f"{where}.pattern: {p.pattern!r} is not an RE2 regular expression ({e})",
+                    f"{where}.pattern: {p.pattern!r} is not an RE2 regular expression ({_text(e)})",
                 ) from e
         if p.default is not None and (problem := _value_problem(p, p.default)) is not None:
             raise InvalidSpecError(ReadyReason.INVALID_SPEC, f"{where}.default: {problem}")
@@ -96,8 +106,9 @@ def parameter_annotations(
     token: str, values: Mapping[str, str], present: Mapping[str, str]
 ) -> dict[str, str | None]:
     """The annotations (a merge patch) that send exactly `values` with the run of `token`:
-    its token, `parameters-for`, each value, and a removal (None) for every other parameter
-    annotation `present` on the object, so that no earlier value goes with this run."""
+    `parameters-for`, each value, and a removal (None) for every other parameter annotation
+    `present` on the object, so that no earlier value goes with this run. The caller adds
+    the run annotation itself, in the same patch."""
     patch: dict[str, str | None] = {
         key: None for key in present if key.startswith(PARAMETER_ANNOTATION_PREFIX)
     }
@@ -144,6 +155,12 @@ def resolve(
     if problems:
         raise ParameterError(problems)
     return values
+
+
+def _text(e: Exception) -> str:
+    """google-re2 gives its reason as bytes."""
+    reason = e.args[0] if e.args else e
+    return reason.decode(errors="replace") if isinstance(reason, bytes) else str(reason)
 
 
 def _value_problem(p: ParameterDeclaration, value: str) -> str | None:

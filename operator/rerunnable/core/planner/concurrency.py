@@ -66,6 +66,7 @@ def admit(p: Pass, policy: ConcurrencyPolicy, due: Due) -> None:
         _Candidate(scheduled_execution_name(rjob.name, t), trigger, slot=t, parameters=defaults)
         for t, trigger in due.slots
     ]
+    refused: tuple[_Candidate, str] | None = None
     if due.token is not None:
         name = manual_execution_name(rjob.name, due.token)
         manual = _Candidate(name, Trigger.MANUAL, token=due.token, requested_by=rjob.requested_by)
@@ -73,7 +74,7 @@ def admit(p: Pass, policy: ConcurrencyPolicy, due: Due) -> None:
             values = resolve(declared, rjob.sent_parameters or {})
         except ParameterError as e:
             if name not in p.executions:
-                _skip(p, manual, RunReason.INVALID_PARAMETERS, f"invalid parameters: {e.message}")
+                refused = (manual, f"invalid parameters: {e.message}")
         else:
             candidates.append(dataclasses.replace(manual, parameters=values))
     # A name that exists already was handled by an earlier pass.
@@ -100,6 +101,10 @@ def admit(p: Pass, policy: ConcurrencyPolicy, due: Due) -> None:
         else:
             why = f"{p.waiting()[0]} is already queued (concurrencyPolicy Queue)"
             _skip(p, c, RunReason.QUEUE_FULL, why)
+    # Last, so that lastSkipped names the token (as it does when the manual run is skipped
+    # for the policy): the requester's `kubectl rerun run --wait` reads its refusal there.
+    if refused is not None:
+        _skip(p, refused[0], RunReason.INVALID_PARAMETERS, refused[1])
 
 
 def new_execution(
