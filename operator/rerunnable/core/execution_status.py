@@ -38,7 +38,7 @@ def interrupted(
     status: ExecutionStatus, *, reason: str, message: str, now: datetime
 ) -> ExecutionStatus:
     """The status of a run that ended without its Job finishing."""
-    return _finished(status, ExecutionPhase.INTERRUPTED, reason, message, now)
+    return _without_pods(_finished(status, ExecutionPhase.INTERRUPTED, reason, message, now))
 
 
 def cancelled(
@@ -46,9 +46,10 @@ def cancelled(
 ) -> ExecutionStatus:
     """The status of a run its Execution asked to cancel (`by` whom, if stamped); `started`:
     whether it has a Job, which is deleted."""
-    return _finished(
+    ended = _finished(
         status, ExecutionPhase.INTERRUPTED, RunReason.CANCELLED, cancelled_message(by, started), now
-    ).model_copy(update={"cancelled_by": by})
+    )
+    return _without_pods(ended).model_copy(update={"cancelled_by": by})
 
 
 def rejected(status: ExecutionStatus, *, message: str, now: datetime) -> ExecutionStatus:
@@ -165,6 +166,14 @@ def _finished(
             "steps": close_steps(status.steps, phase, at),
         }
     )
+
+
+def _without_pods(status: ExecutionStatus) -> ExecutionStatus:
+    """An interrupted run's Job is deleted with its pods: none is active any more (its Job's
+    last count would say otherwise for ever, as the Job is no longer followed)."""
+    if status.progress is None or not status.progress.active:
+        return status
+    return status.model_copy(update={"progress": status.progress.model_copy(update={"active": 0})})
 
 
 def status_patch(before: ExecutionStatus, after: ExecutionStatus) -> dict[str, Any]:

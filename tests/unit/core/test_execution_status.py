@@ -265,7 +265,7 @@ FOLLOW = [
         job(NAME, start_time=STARTED, active=1, deleting=True),
         P.INTERRUPTED,
         "JobDeleted",
-        progress(active=1),
+        progress(active=0),  # its pods go with it
         STARTED,
         NOW,
     ),
@@ -295,7 +295,7 @@ FOLLOW = [
         None,
         P.INTERRUPTED,
         "JobDeleted",
-        progress(active=1),
+        progress(active=0),  # its pods went with it
         STARTED,
         NOW,
     ),

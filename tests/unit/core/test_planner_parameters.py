@@ -664,7 +664,7 @@ def test_cancel_ends_the_run_interrupted(
     ), case
     assert status.cancelled_by == by, case
     assert status.completion_time == NOW, case
-    assert p.events[-1].type == "Warning", case
+    assert p.events[-1].type == "Normal", case
     assert (p.events[-1].reason, p.events[-1].message) == (
         "RunCancelled",
         f"Execution {RUN} {message}",
@@ -786,7 +786,7 @@ def test_cancelling_the_active_run_lets_the_queued_one_start_in_the_same_pass() 
     p = run(rjob(policy="Queue"), [running(cancel()), queued], jobs(RUNNING_JOB))
     assert [i.execution for i in p.interrupts] == [RUN]
     assert p.starts == (QUEUED,)
-    assert events(p) == [("Warning", "RunCancelled"), ("Normal", "RunStarted")]
+    assert events(p) == [("Normal", "RunCancelled"), ("Normal", "RunStarted")]
 
 
 def test_a_cancelled_run_is_not_also_replaced() -> None:

@@ -78,7 +78,8 @@ class Pass:
         self.end(
             name,
             status,
-            Event("Warning", EventReason.RUN_CANCELLED, f"Execution {name} {status.message}"),
+            # Someone asked for it: news, not a warning.
+            Event("Normal", EventReason.RUN_CANCELLED, f"Execution {name} {status.message}"),
         )
 
     def end(self, name: str, status: ExecutionStatus, event: Event) -> None:
