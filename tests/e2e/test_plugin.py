@@ -74,7 +74,7 @@ def test_kubectl_finds_the_plugin_and_its_help(cluster: Cluster, namespace: str)
     top = rerun(cluster, namespace, "--help")
     assert top.returncode == 0, explain(top)
     assert "usage: kubectl rerun" in top.stdout
-    for command in ("run", "history", "next", "suspend", "resume"):
+    for command in ("run", "cancel", "history", "next", "suspend", "resume"):
         assert command in top.stdout
     sub = rerun(cluster, namespace, "next", "--help")
     assert sub.returncode == 0, explain(sub)

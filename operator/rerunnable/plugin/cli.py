@@ -236,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     formatter = argparse.RawDescriptionHelpFormatter
     parser = _Parser(
         prog=PROG,
-        description="Run, inspect and pause Rerunnable jobs (rerunnablejobs.rerunnable.dev).",
+        description="Run, cancel, inspect and pause Rerunnable jobs (rerunnablejobs.rerunnable.dev).",
         epilog=_TOP_EPILOG,
         formatter_class=formatter,
         parents=[flags],
