@@ -362,3 +362,16 @@ def test_kubectl_get_rjex_shows_the_columns(
     ]
     (row,) = rows(narrow)
     assert (row["NAME"], row["JOB"], row["TRIGGER"]) == ("nightly-m1", "nightly", "Manual")
+
+
+def test_every_example_applies(cluster: Cluster, namespace: str) -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    names = sorted(
+        yaml.safe_load(p.read_text())["metadata"]["name"] for p in examples.glob("*.yaml")
+    )
+    assert "export-day" in names
+
+    done = kubectl_ok(cluster, "apply", "--dry-run=server", "-n", namespace, "-f", str(examples))
+
+    applied = sorted(re.findall(r"rerunnablejob\.rerunnable\.dev/(\S+) created", done.stdout))
+    assert applied == names

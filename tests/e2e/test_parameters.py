@@ -73,6 +73,15 @@ def annotate(cluster: Cluster, namespace: str, name: str, *pairs: str) -> None:
     kubectl(cluster, "annotate", "-n", namespace, f"rjob/{name}", *pairs, "--overwrite")
 
 
+def run_with(token: str, **values: str) -> list[str]:
+    """The annotations that send `values` with the run of `token` (one PATCH)."""
+    return [
+        f"rerunnable.dev/run={token}",
+        f"rerunnable.dev/parameters-for={token}",
+        *[f"parameters.rerunnable.dev/{k}={v}" for k, v in values.items()],
+    ]
+
+
 def env_of(container: Any) -> list[tuple[str, str | None]]:
     return [(e.name, e.value) for e in container.env or []]
 
@@ -83,14 +92,7 @@ def test_parameters_reach_every_container_and_are_recorded(
     create_exporter(kube, namespace)
     operator.start()
     # One PATCH: the token, what its parameters are for, and the values.
-    annotate(
-        cluster,
-        namespace,
-        "export",
-        "rerunnable.dev/run=t1",
-        "rerunnable.dev/parameters-for=t1",
-        "parameters.rerunnable.dev/DAY=2026-11-30",
-    )
+    annotate(cluster, namespace, "export", *run_with("t1", DAY="2026-11-30"))
     name = manual_name("export", "t1")
     wait_phase(kube, namespace, name, "Succeeded")
 
@@ -113,15 +115,7 @@ def test_parameters_sent_for_one_token_never_apply_to_the_next(
     # DAY is optional here, so a run without parameters can take the defaults.
     create_exporter(kube, namespace, parameters=[{**DECLARED[0], "required": False}, DECLARED[1]])
     operator.start()
-    annotate(
-        cluster,
-        namespace,
-        "export",
-        "rerunnable.dev/run=t1",
-        "rerunnable.dev/parameters-for=t1",
-        "parameters.rerunnable.dev/DAY=2026-11-30",
-        "parameters.rerunnable.dev/FORMAT=json",
-    )
+    annotate(cluster, namespace, "export", *run_with("t1", DAY="2026-11-30", FORMAT="json"))
     wait_phase(kube, namespace, manual_name("export", "t1"), "Succeeded")
     # A second run, asked for with its token alone: the values left on the object are t1's.
     annotate(cluster, namespace, "export", "rerunnable.dev/run=t2")
@@ -138,39 +132,25 @@ def test_parameters_sent_for_one_token_never_apply_to_the_next(
 
 
 BAD = [
-    ("not in the enum", ["parameters.rerunnable.dev/FORMAT=xml"], "parameter FORMAT: 'xml'"),
-    ("unknown", ["parameters.rerunnable.dev/DAYS=1"], "parameter DAYS: not declared"),
-    ("pattern", ["parameters.rerunnable.dev/DAY=yesterday"], "parameter DAY: 'yesterday'"),
-    ("required missing", [], "parameter DAY: required, and not sent"),
+    ("not in the enum", {"DAY": "2026-11-30", "FORMAT": "xml"}, "parameter FORMAT: 'xml'"),
+    ("unknown", {"DAY": "2026-11-30", "DAYS": "1"}, "parameter DAYS: not declared"),
+    ("pattern", {"DAY": "yesterday"}, "parameter DAY: 'yesterday'"),
+    ("required missing", {}, "parameter DAY: required, and not sent"),
 ]
 
 
-@pytest.mark.parametrize(("case", "pairs", "message"), BAD, ids=[c[0] for c in BAD])
+@pytest.mark.parametrize(("values", "message"), [c[1:] for c in BAD], ids=[c[0] for c in BAD])
 def test_bad_parameters_that_get_in_are_skipped_never_run_with_defaults(
     cluster: Cluster,
     kube: Client,
     namespace: str,
     operator: OperatorProcess,
-    case: str,
-    pairs: list[str],
+    values: dict[str, str],
     message: str,
 ) -> None:
     create_exporter(kube, namespace)
     operator.start()
-    day = (
-        []
-        if case in ("pattern", "required missing")
-        else ["parameters.rerunnable.dev/DAY=2026-11-30"]
-    )
-    annotate(
-        cluster,
-        namespace,
-        "export",
-        "rerunnable.dev/run=t1",
-        "rerunnable.dev/parameters-for=t1",
-        *day,
-        *pairs,
-    )
+    annotate(cluster, namespace, "export", *run_with("t1", **values))
 
     status = settled_status(kube, namespace, "export")
     skipped = status["lastSkipped"]
@@ -279,7 +259,7 @@ def test_cancel_a_queued_run_before_it_starts(
     wait_until(
         lambda: (
             second in executions(kube, namespace)
-            and executions(kube, namespace)[second]["status"].get("reason") == "Queued"
+            and (executions(kube, namespace)[second].get("status") or {}).get("reason") == "Queued"
         ),
         timeout=30,
         what="the second run queued",

@@ -236,7 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     formatter = argparse.RawDescriptionHelpFormatter
     parser = _Parser(
         prog=PROG,
-        description="Run, cancel, inspect and pause Rerunnable jobs (rerunnablejobs.rerunnable.dev).",
+        description=(
+            "Run, cancel, inspect and pause Rerunnable jobs (rerunnablejobs.rerunnable.dev)."
+        ),
         epilog=_TOP_EPILOG,
         formatter_class=formatter,
         parents=[flags],
@@ -244,7 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kubectl-rerun {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def command(name: str, summary: str, epilog: str) -> argparse.ArgumentParser:
+    def command(
+        name: str, summary: str, epilog: str, *, of_a_run: bool = False
+    ) -> argparse.ArgumentParser:
+        """A command on a RerunnableJob (NAME), or `of_a_run` on an Execution (EXECUTION)."""
         sub = commands.add_parser(
             name,
             help=summary,
@@ -253,8 +258,22 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=formatter,
             parents=[flags],
         )
-        sub.add_argument("name", metavar="NAME", help="name of the RerunnableJob")
+        if of_a_run:
+            sub.add_argument("name", metavar="EXECUTION", help="name of the Execution")
+        else:
+            sub.add_argument("name", metavar="NAME", help="name of the RerunnableJob")
         return sub
+
+    def wait_flags(sub: argparse.ArgumentParser, wait_help: str) -> None:
+        sub.add_argument("--wait", action="store_true", help=wait_help)
+        sub.add_argument(
+            "--timeout",
+            type=_duration,
+            default=None,
+            metavar="DURATION",
+            help=f"with --wait: give up after this long, exit 2 (default {DEFAULT_TIMEOUT};"
+            " e.g. 30s, 10m, 1h)",
+        )
 
     run = command("run", "start a manual run of a RerunnableJob now", _RUN_EPILOG)
     run.add_argument(
@@ -262,17 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the run's token (default: kubectl-rerun-<UTC time>-<random>); the same token"
         " never starts a second run",
     )
-    run.add_argument(
-        "--wait", action="store_true", help="follow the run until it ends; exit 0, 1 or 2"
-    )
-    run.add_argument(
-        "--timeout",
-        type=_duration,
-        default=None,
-        metavar="DURATION",
-        help=f"with --wait: give up after this long, exit 2 (default {DEFAULT_TIMEOUT};"
-        " e.g. 30s, 10m, 1h)",
-    )
+    wait_flags(run, "follow the run until it ends; exit 0, 1 or 2")
     run.add_argument(
         "-p",
         "--parameter",
@@ -284,38 +293,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="a parameter of this run (repeatable); the others take their defaults",
     )
 
-    cancel = commands.add_parser(
+    cancel = command(
         "cancel",
-        help="cancel a run: end it Interrupted (Cancelled) and delete its Job",
-        description="Cancel a run (an Execution): end it Interrupted (Cancelled), delete its Job.",
-        epilog=_CANCEL_EPILOG,
-        formatter_class=formatter,
-        parents=[flags],
+        "cancel a run: end it Interrupted (Cancelled) and delete its Job",
+        _CANCEL_EPILOG,
+        of_a_run=True,
     )
-    cancel.add_argument("name", metavar="EXECUTION", help="name of the Execution")
-    cancel.add_argument(
-        "--wait", action="store_true", help="wait until the run has ended; exit 0, 1 or 2"
-    )
-    cancel.add_argument(
-        "--timeout",
-        type=_duration,
-        default=None,
-        metavar="DURATION",
-        help=f"with --wait: give up after this long, exit 2 (default {DEFAULT_TIMEOUT})",
-    )
+    wait_flags(cancel, "wait until the run has ended; exit 0, 1 or 2")
 
     history = command("history", "list the Executions of a RerunnableJob", _HISTORY_EPILOG)
     _output_flag(history)
 
-    status = commands.add_parser(
+    status = command(
         "status",
-        help="show one run: its phase, progress, steps, result and pods",
-        description="Show one run (an Execution): its phase, progress, steps, result and pods.",
-        epilog=_STATUS_EPILOG,
-        formatter_class=formatter,
-        parents=[flags],
+        "show one run: its phase, progress, steps, result and pods",
+        _STATUS_EPILOG,
+        of_a_run=True,
     )
-    status.add_argument("name", metavar="EXECUTION", help="name of the Execution")
     _output_flag(status)
 
     upcoming = command("next", "list the upcoming scheduled runs of a RerunnableJob", _NEXT_EPILOG)
