@@ -116,3 +116,30 @@ def test_the_live_view_prints_steps_as_they_move_and_the_result_at_the_end() -> 
     assert progress_line(NOW, moved) == "10:00:30  Running      [#####---------------] 1/4"
     done = snapshot([("a", "Succeeded"), ("b", "Skipped")], result={"rows": "4"})
     assert result_lines(done) == ["result:", "  rows: 4"]
+
+
+def test_status_shows_the_parameters_in_their_order_and_a_cancel_under_way() -> None:
+    run = execution({"phase": "Running", "startTime": stamp(NOW - timedelta(seconds=5))})
+    run["spec"]["parameters"] = {"DAY": "2026-11-30", "FORMAT": "csv"}
+    run["metadata"]["annotations"] = {
+        "rerunnable.dev/cancel": "true",
+        "rerunnable.dev/cancelled-by": "bob",
+    }
+    lines = status_text(run, [], NOW).splitlines()
+    assert "cancel:    requested by bob, being carried out" in lines
+    at = lines.index("parameters:")
+    assert lines[at + 1 : at + 3] == ["  DAY     2026-11-30", "  FORMAT  csv"]
+
+
+def test_a_finished_run_shows_no_cancel_under_way() -> None:
+    run = execution(
+        {
+            "phase": "Interrupted",
+            "reason": "Cancelled",
+            "message": "cancelled by bob; its Job is deleted",
+        }
+    )
+    run["metadata"]["annotations"] = {"rerunnable.dev/cancel": "true"}
+    text = status_text(run, [], NOW)
+    assert "cancel:" not in text
+    assert "phase:     Interrupted: Cancelled: cancelled by bob; its Job is deleted" in text

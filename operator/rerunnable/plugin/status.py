@@ -5,7 +5,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from rerunnable.api.v1alpha1 import ExecutionStatus, RunReport, StepStatus
+from rerunnable.api.names import ANNOTATION_CANCEL, ANNOTATION_CANCELLED_BY
+from rerunnable.api.v1alpha1 import TERMINAL_PHASES, ExecutionStatus, RunReport, StepStatus
 from rerunnable.plugin.output import (
     NONE,
     human_age,
@@ -58,10 +59,20 @@ def _pods_line(pods: Sequence[Mapping[str, Any]]) -> str:
     return f"{summary} ({names})"
 
 
+def _named(title: str, values: Mapping[str, Any], *, sort: bool) -> list[str]:
+    """`title:` and a line per name and value, aligned; nothing when there are none."""
+    if not values:
+        return []
+    width = max(len(k) for k in values)
+    items = sorted(values.items()) if sort else list(values.items())
+    return [f"{title}:", *(f"  {k.ljust(width)}  {v}" for k, v in items)]
+
+
 def status_text(
     execution: Mapping[str, Any], pods: Sequence[Mapping[str, Any]], now: datetime
 ) -> str:
-    """Everything about one run: what started it, its phase, progress, steps, result, pods."""
+    """Everything about one run: what started it, its phase (and a cancel being carried out),
+    progress, pods, steps, parameters and result."""
     meta, spec = section(execution, "metadata"), section(execution, "spec")
     status: ExecutionStatus = read_status(ExecutionStatus, execution, "execution")
     name = meta.get("name", "")
@@ -77,6 +88,10 @@ def status_text(
     if status.reason:
         phase += f": {status.reason}" + (f": {status.message}" if status.message else "")
     lines.append(f"phase:     {phase}")
+    annotations = meta.get("annotations") or {}
+    if annotations.get(ANNOTATION_CANCEL) == "true" and status.phase not in TERMINAL_PHASES:
+        asker = annotations.get(ANNOTATION_CANCELLED_BY)
+        lines.append(f"cancel:    requested{f' by {asker}' if asker else ''}, being carried out")
     if status.report is not None:
         heard = human_age(now - status.report.updated_at) if status.report.updated_at else NONE
         lines.append(f"progress:  {progress_bar(status.report) or NONE}  (last report {heard} ago)")
@@ -90,8 +105,6 @@ def status_text(
     if status.steps:
         lines.append("steps:")
         lines.extend("  " + row for row in steps_table(status.steps, now).splitlines())
-    if status.result:
-        lines.append("result:")
-        width = max(len(k) for k in status.result)
-        lines.extend(f"  {k.ljust(width)}  {v}" for k, v in sorted(status.result.items()))
+    lines.extend(_named("parameters", spec.get("parameters") or {}, sort=False))
+    lines.extend(_named("result", status.result or {}, sort=True))
     return "\n".join(lines) + "\n"
