@@ -88,12 +88,22 @@ def wait_ready(cluster: Cluster, timeout: float = 120) -> float:
     /readyz comes first; the storage of each custom resource is initialised after
     it (until then, 429 "storage is (re)initializing"), so both kinds are listed too.
     """
-    wait_until(
-        lambda: cluster.kubectl("get", "--raw", "/readyz", check=False).returncode == 0,
-        timeout=timeout,
-        what="the API server to be ready",
-        interval=0.1,
-    )
+    component = api_server(cluster)
+    try:
+        wait_until(
+            lambda: cluster.kubectl("get", "--raw", "/readyz", check=False).returncode == 0,
+            timeout=timeout,
+            what="the API server to be ready",
+            interval=0.1,
+        )
+    except AssertionError as e:
+        # The cluster's logs go with it at teardown: say here why it did not come back.
+        alive = component.pid_file.exists() and _alive(component.pid())
+        tail = component.log_file.read_text(errors="replace").splitlines()[-40:]
+        raise AssertionError(
+            f"{e}\nkube-apiserver {'runs' if alive else 'is not running'}; its log ends:\n"
+            + "\n".join(tail)
+        ) from None
     ready = time.monotonic()
     wait_until(
         lambda: (
