@@ -859,18 +859,20 @@ OUT_OF_TURN = [
 ]
 
 
+@pytest.mark.parametrize("user", [RUNNER, EDITOR])
 @pytest.mark.parametrize(
     ("pairs", "message"), [c[1:] for c in OUT_OF_TURN], ids=[c[0] for c in OUT_OF_TURN]
 )
 def test_parameters_go_only_with_their_own_new_token(
-    delegation: Delegation, kube: Client, pairs: list[str], message: str
+    delegation: Delegation, kube: Client, pairs: list[str], message: str, user: str
 ) -> None:
     name = f"turn-{uuid.uuid4().hex[:6]}"
     create_parameterised(kube, delegation.namespace, name)
     allowed(delegation.kubectl(RUNNER, "annotate", f"rjob/{name}", *run_with("t1", DAY="monday")))
     before = configuration(kube, delegation.namespace, name)
 
-    done = delegation.kubectl(RUNNER, "annotate", f"rjob/{name}", *pairs, "--overwrite")
+    # Whatever the role: a value changed under a run asked for would not be its own.
+    done = delegation.kubectl(user, "annotate", f"rjob/{name}", *pairs, "--overwrite")
 
     assert done.returncode != 0, done.stdout
     assert message in done.stderr
