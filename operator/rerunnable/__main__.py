@@ -187,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import rerunnable.handlers.watching
     from rerunnable.controller.app import Operator, Options
     from rerunnable.controller.metrics import Metrics
-    from rerunnable.controller.report_server import ReportServerOptions
+    from rerunnable.controller.serving import ServingOptions
     from rerunnable.controller.supervisor import EXIT_FAILED
     from rerunnable.kube import ConfigError, load
 
@@ -212,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         namespaces=tuple(args.namespace),
         identity=(election and election.identity) or default_identity(),
         election=election,
-        reports=ReportServerOptions(args.report_port, args.report_cert_dir, args.report_addr)
+        reports=ServingOptions(args.report_port, args.report_cert_dir, args.report_addr)
         if args.report_port
         else None,
         report_url=args.report_url,
@@ -222,9 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     memo["operator"] = operator
     if args.webhook_port:
         import rerunnable.handlers.webhooks  # noqa: F401  (registers the webhooks)
-        from rerunnable.handlers.webhooks import WebhookOptions
 
-        memo["webhook"] = WebhookOptions(
+        memo["webhook"] = ServingOptions(
             port=args.webhook_port, cert_dir=args.webhook_cert_dir, addr=args.webhook_addr
         )
     asyncio.run(_operate(memo, operator, liveness=args.liveness))

@@ -24,8 +24,9 @@ from rerunnable.controller.listing import list_into
 from rerunnable.controller.metrics import Metrics
 from rerunnable.controller.reconciler import Reconciler
 from rerunnable.controller.report_auth import ReportAuth
-from rerunnable.controller.report_server import ReportServer, ReportServerOptions
+from rerunnable.controller.report_server import ReportServer
 from rerunnable.controller.report_sink import ReportSink
+from rerunnable.controller.serving import ServingOptions
 from rerunnable.controller.store import Store
 from rerunnable.controller.supervisor import Supervisor
 from rerunnable.controller.workqueue import WorkQueue
@@ -53,7 +54,7 @@ class Options:
     namespaces: Sequence[str]  # empty: all
     identity: str  # this replica, in the Lease and in its Events
     election: Election | None  # None: no leader election, this replica works
-    reports: ReportServerOptions | None = None  # None: no report endpoint
+    reports: ServingOptions | None = None  # None: no report endpoint
     report_url: str | None = None  # the base URL workloads reach the endpoint at
 
 

@@ -19,18 +19,17 @@ import contextlib
 import json
 import logging
 import ssl
-from dataclasses import dataclass
-from pathlib import Path
 
 from aiohttp import web
 
 from rerunnable.controller.metrics import Metrics
 from rerunnable.controller.report_auth import ReportAuth, ReportRefusedError
 from rerunnable.controller.report_sink import ReportSink
+from rerunnable.controller.serving import ServingOptions
 from rerunnable.core.reports import MAX_BODY, ReportError, parse_report
 from rerunnable.kube.errors import KubeError
 
-__all__ = ["ReportServer", "ReportServerOptions"]
+__all__ = ["ReportServer"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,28 +37,9 @@ PATH = "/v1/namespaces/{namespace}/executions/{name}/report"
 RELOAD_EVERY = 10.0  # seconds between looks at the certificate files
 
 
-@dataclass(frozen=True)
-class ReportServerOptions:
-    port: int
-    cert_dir: Path
-    addr: str = "0.0.0.0"
-
-    @property
-    def certfile(self) -> Path:
-        return self.cert_dir / "tls.crt"
-
-    @property
-    def keyfile(self) -> Path:
-        return self.cert_dir / "tls.key"
-
-    @property
-    def cafile(self) -> Path:
-        return self.cert_dir / "ca.crt"
-
-
 class ReportServer:
     def __init__(
-        self, options: ReportServerOptions, auth: ReportAuth, sink: ReportSink, metrics: Metrics
+        self, options: ServingOptions, auth: ReportAuth, sink: ReportSink, metrics: Metrics
     ) -> None:
         self._options = options
         self._auth = auth

@@ -12,9 +12,7 @@ Helm chart, not to kopf: the operator needs no right to edit them.
 - `/cancelled-by`: stamps who cancelled a run (failing open too).
 """
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import kopf
@@ -26,35 +24,21 @@ from rerunnable.api.names import (
     RERUNNABLE_JOB_PLURAL,
     VERSION,
 )
+from rerunnable.controller.serving import ServingOptions
 from rerunnable.core.admission import canceller_stamp, check_run, check_spec, requester_stamp
 from rerunnable.core.parameters import ParameterError
 from rerunnable.core.schedule import InvalidSpecError
 
-__all__ = ["WebhookOptions"]
+__all__: list[str] = []  # importing it registers the webhooks with kopf
 
 VALIDATE = "validate"
 REQUESTED_BY = "requested-by"
 CANCELLED_BY = "cancelled-by"
 
 
-@dataclass(frozen=True)
-class WebhookOptions:
-    port: int
-    cert_dir: Path
-    addr: str = "0.0.0.0"
-
-    @property
-    def certfile(self) -> Path:
-        return self.cert_dir / "tls.crt"
-
-    @property
-    def keyfile(self) -> Path:
-        return self.cert_dir / "tls.key"
-
-
 @kopf.on.startup()
 async def serve(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
-    options: WebhookOptions = memo["webhook"]
+    options: ServingOptions = memo["webhook"]
     # kopf reloads the files when they change (cert-manager renews them in place).
     settings.admission.server = kopf.WebhookServer(
         addr=options.addr,
