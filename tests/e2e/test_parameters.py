@@ -219,14 +219,22 @@ def test_a_scheduled_run_takes_the_defaults(
 # --- cancel --------------------------------------------------------------------------------
 
 
-def test_cancel_a_running_run(
+def start_a_long_run(
     cluster: Cluster, kube: Client, namespace: str, operator: OperatorProcess
-) -> None:
+) -> str:
+    """Run "long" (token t1) with the operator started, until it is Running: its name."""
     create_rjob(kube, namespace, "long", duration=LONG)
     operator.start()
     annotate(cluster, namespace, "long", "rerunnable.dev/run=t1")
     name = manual_name("long", "t1")
     wait_phase(kube, namespace, name, "Running")
+    return name
+
+
+def test_cancel_a_running_run(
+    cluster: Cluster, kube: Client, namespace: str, operator: OperatorProcess
+) -> None:
+    name = start_a_long_run(cluster, kube, namespace, operator)
 
     done = rerun(cluster, namespace, "cancel", name, "--wait", "--timeout", "60s")
     assert done.returncode == 0, explain(done)
@@ -300,11 +308,7 @@ def test_cancel_of_a_finished_run_changes_nothing(
 def test_a_second_cancel_while_the_first_is_carried_out_is_a_no_op(
     cluster: Cluster, kube: Client, namespace: str, operator: OperatorProcess
 ) -> None:
-    create_rjob(kube, namespace, "long", duration=LONG)
-    operator.start()
-    annotate(cluster, namespace, "long", "rerunnable.dev/run=t1")
-    name = manual_name("long", "t1")
-    wait_phase(kube, namespace, name, "Running")
+    name = start_a_long_run(cluster, kube, namespace, operator)
     operator.stop()  # nobody carries the cancel out yet
 
     first = rerun(cluster, namespace, "cancel", name)
@@ -324,11 +328,7 @@ def test_a_second_cancel_while_the_first_is_carried_out_is_a_no_op(
 def test_kubectl_annotate_cancels_too(
     cluster: Cluster, kube: Client, namespace: str, operator: OperatorProcess
 ) -> None:
-    create_rjob(kube, namespace, "long", duration=LONG)
-    operator.start()
-    annotate(cluster, namespace, "long", "rerunnable.dev/run=t1")
-    name = manual_name("long", "t1")
-    wait_phase(kube, namespace, name, "Running")
+    name = start_a_long_run(cluster, kube, namespace, operator)
     done = try_kubectl(
         cluster, "annotate", "-n", namespace, f"rjex/{name}", "rerunnable.dev/cancel=true"
     )
