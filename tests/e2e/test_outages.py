@@ -102,7 +102,12 @@ def assert_each_token_once(
         e["spec"].get("token") for e in found.values() if e["spec"]["trigger"] == "Manual"
     )
     assert manual == sorted(tokens), "every token exactly once"
-    assert sorted(jobs(kube, namespace)) == sorted(found), "one Job per Execution, no other"
+    # An Execution is written before its Job (by design): the last one's Job may be on its way.
+    wait_until(
+        lambda: sorted(jobs(kube, namespace)) == sorted(found),
+        timeout=30,
+        what=f"one Job per Execution, no other (Executions: {sorted(found)})",
+    )
     try:
         wait_until(
             lambda: set(phases(kube, namespace).values()) == {"Succeeded"},

@@ -321,6 +321,13 @@ def test_a_second_cancel_while_the_first_is_carried_out_is_a_no_op(
 
     operator.start()
     wait_phase(kube, namespace, name, "Interrupted")
+    # Events are posted after the pass's writes: wait for it, then count.
+    wait_until(
+        lambda: any(r == "RunCancelled" for _, r, _ in events_for(kube, namespace, "long")),
+        timeout=30,
+        what="the RunCancelled event",
+    )
+    assert settled_status(kube, namespace, "long")["activeCount"] == 0
     cancelled = [m for _, r, m in events_for(kube, namespace, "long") if r == "RunCancelled"]
     assert len(cancelled) == 1, cancelled
 
