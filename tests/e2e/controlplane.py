@@ -10,6 +10,7 @@ it ran with, its pid recorded where `hack/cluster.sh down` will find it.
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -55,6 +56,13 @@ class Component:
     def start(self) -> None:
         """Start it again as it ran before `kill`, detached from the test process."""
         assert self._argv, "kill() it first"
+        for port in _listen_ports(self._argv):
+            wait_until(
+                lambda port=port: _bindable(port),
+                timeout=30,
+                what=f"port {port} of {self.name} to be free again",
+                interval=0.1,
+            )
         command = " ".join(shlex.quote(a) for a in self._argv)
         log = shlex.quote(str(self.log_file))
         # Through a shell that exits at once: the component is nobody's child here.
@@ -70,12 +78,51 @@ class Component:
 
 
 def _alive(pid: int) -> bool:
+    """Whether any thread of `pid` still runs.
+
+    A killed multi-threaded process can show its main thread as a zombie while
+    other threads are still exiting and still hold its sockets; it is dead only
+    when every thread is.
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    stat = Path(f"/proc/{pid}/stat")  # a zombie is dead
-    return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except FileNotFoundError:
+        return False
+    for task in tasks:
+        try:
+            state = task.joinpath("stat").read_text().split(")")[-1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if state not in ("Z", "X"):
+            return True
+    return False
+
+
+def _listen_ports(argv: list[str]) -> list[int]:
+    """The ports a component was told to listen on (`--secure-port=N`, `--port N`, ...)."""
+    ports = []
+    for i, arg in enumerate(argv):
+        flag, eq, value = arg.partition("=")
+        if flag in ("--secure-port", "--port"):
+            text = value if eq else (argv[i + 1] if i + 1 < len(argv) else "")
+            if text.isdigit() and int(text) > 0:
+                ports.append(int(text))
+    return ports
+
+
+def _bindable(port: int) -> bool:
+    """Whether a listener could take `port` now (as the component will, with SO_REUSEADDR)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
 
 
 def api_server(cluster: Cluster) -> Component:
