@@ -7,6 +7,7 @@ started again with the very command line, working directory and environment
 it ran with, its pid recorded where `hack/cluster.sh down` will find it.
 """
 
+import functools
 import os
 import shlex
 import signal
@@ -58,7 +59,7 @@ class Component:
         assert self._argv, "kill() it first"
         for port in _listen_ports(self._argv):
             wait_until(
-                lambda port=port: _bindable(port),
+                functools.partial(_bindable, port),
                 timeout=30,
                 what=f"port {port} of {self.name} to be free again",
                 interval=0.1,
