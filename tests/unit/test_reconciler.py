@@ -379,6 +379,7 @@ def test_manual_run_execution_is_owned_labelled_and_records_the_token() -> None:
         "trigger": "Manual",
         "token": "t1",
         "templateGeneration": GENERATION,
+        "attempt": 1,
     }
     assert execution["status"]["jobName"] == T1
     assert execution["status"]["phase"] == "Pending"

@@ -7,12 +7,32 @@ strings stored in the API objects.
 
 from enum import StrEnum
 
-__all__ = ["ConditionType", "EventReason", "ReadyReason", "RunReason", "SuspendedReason"]
+__all__ = [
+    "ConditionType",
+    "EventReason",
+    "ReadyReason",
+    "RetryingReason",
+    "RunReason",
+    "SuspendedReason",
+]
 
 
 class ConditionType(StrEnum):
     READY = "Ready"
     SUSPENDED = "Suspended"
+    # On an attempt that ended: whether the run goes on with another attempt (spec.retry).
+    RETRYING = "Retrying"
+
+
+class RetryingReason(StrEnum):
+    """What became of an ended attempt's retry (Execution status.conditions[Retrying])."""
+
+    WAITING = "Waiting"  # True: the next attempt starts at status.nextAttemptTime
+    RETRIED = "Retried"  # False: the next attempt exists
+    RETRIES_EXHAUSTED = "RetriesExhausted"  # False: it was the last attempt spec.retry allows
+    # False: the run was cancelled (rerunnable.dev/cancel) or replaced while its retry waited.
+    CANCELLED = "Cancelled"
+    REPLACED = "Replaced"
 
 
 class ReadyReason(StrEnum):
@@ -67,5 +87,6 @@ class EventReason(StrEnum):
     RUN_FAILED = "RunFailed"
     RUN_INTERRUPTED = "RunInterrupted"
     RUN_CANCELLED = "RunCancelled"
+    RUN_RETRYING = "RunRetrying"  # an attempt ended; the next starts after the backoff
     MISSED_SCHEDULE = "MissedSchedule"
     NAME_CONFLICT = "NameConflict"

@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
 __all__ = [
+    "MAX_RETRIES",
     "TERMINAL_PHASES",
+    "Backoff",
     "ConcurrencyPolicy",
     "Condition",
     "ExecutionPhase",
@@ -29,6 +31,8 @@ __all__ = [
     "Reporting",
     "RerunnableJobSpec",
     "RerunnableJobStatus",
+    "Retry",
+    "RetryOn",
     "RunReport",
     "SkippedRun",
     "StepDeclaration",
@@ -205,6 +209,54 @@ class StepDeclaration(_Model):
         max_length=63, pattern=DNS_LABEL, description="A DNS label, unique in the job's steps."
     )
     description: str | None = Field(default=None, description="What the step does, for people.")
+
+
+class RetryOn(StrEnum):
+    FAILED = "Failed"
+    INTERRUPTED = "Interrupted"
+
+
+MAX_RETRIES = 10
+
+
+class Backoff(_Model):
+    """The wait before each retry: initialSeconds * factor^(n-2) before attempt n, capped."""
+
+    initial_seconds: int = Field(
+        default=10, ge=1, le=86400, description="Seconds before the second attempt."
+    )
+    factor: float = Field(
+        default=2, ge=1, le=10, description="Each wait is this many times the one before."
+    )
+    max_seconds: int = Field(
+        default=600, ge=1, le=86400, description="No wait is longer than this many seconds."
+    )
+
+
+class Retry(_Model):
+    """Retries of a whole run, each a new Execution and Job (a Job's backoffLimit retries pods
+    inside one run; this retries the run)."""
+
+    limit: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_RETRIES,
+        description="Retries after the first attempt (0 to 10): at most limit+1 attempts a run.",
+    )
+    backoff: Backoff = Field(
+        default_factory=Backoff,
+        description="The wait before each retry, counted from the previous attempt's end.",
+    )
+    on: list[RetryOn] = Field(
+        default_factory=lambda: [RetryOn.FAILED],
+        min_length=1,
+        max_length=2,
+        description=(
+            "The phases an attempt ends in that are retried: Failed, Interrupted (default "
+            "[Failed]). A run cancelled or replaced, or whose Job the API server refused, is "
+            "never retried."
+        ),
+    )
 
 
 PARAMETER_NAME = r"^[A-Za-z]([A-Za-z0-9_]*[A-Za-z0-9])?$"
@@ -392,6 +444,14 @@ class RerunnableJobSpec(_Model):
         ),
     )
 
+    retry: Retry | None = Field(
+        default=None,
+        description=(
+            "Retry a run that fails, as a new attempt (an Execution with trigger Retry) after a "
+            "backoff. A chain of attempts counts as one run for history limits and lastResult."
+        ),
+    )
+
 
 class ExecutionSummary(_Model):
     """One line of run history, newest first."""
@@ -485,12 +545,21 @@ class ExecutionSpec(_Model):
             "them in their environment."
         ),
     )
+    attempt: int | None = Field(
+        default=None,
+        ge=1,
+        description="1 for a run's first attempt; 2, 3, ... for its retries (spec.retry).",
+    )
+    retry_of: str | None = Field(
+        default=None,
+        description="On a retry: the name of the run's first attempt, which its chain is named by.",
+    )
     job_template: JobTemplate | None = Field(
         default=None,
         description=(
-            "Set on a queued run only: the jobTemplate as it was when the run was triggered. "
-            "Its Job is made from this copy when the run starts, so edits made while it waits "
-            "do not change it."
+            "The jobTemplate as it was when the run was triggered, on a queued run and on each "
+            "attempt of a job with retries: its Job is made from this copy, so edits made while "
+            "it waits, or between attempts, do not change it."
         ),
         # Copied from the RerunnableJob, whose schema validated it already.
         json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
@@ -563,6 +632,13 @@ class ExecutionStatus(_Model):
     result: dict[str, str] | None = Field(
         default=None,
         description="What the run leaves behind (e.g. a backup's location); at most 4 KiB in all.",
+    )
+    next_attempt_time: datetime | None = Field(
+        default=None,
+        description=(
+            "On an attempt that ended and will be retried (spec.retry): when the next attempt "
+            "starts. The Retrying condition says what became of it."
+        ),
     )
     cancelled_by: str | None = Field(
         default=None,

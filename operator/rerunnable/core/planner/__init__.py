@@ -5,12 +5,13 @@
 1. validate the spec (`validation`): an invalid object gets no new runs;
 2. let every Execution follow its Job, ending Interrupted if the Job is gone, the run is
    cancelled, or it stopped reporting past its heartbeat (`following`);
-3. find what is due (`due`): schedule slots, with suspension and the missed-run
+3. retry runs whose attempt failed, after the backoff (`retrying`);
+4. find what is due (`due`): schedule slots, with suspension and the missed-run
    policy, and a new manual token;
-4. start waiting Executions whose turn has come (`concurrency`);
-5. apply the concurrency policy to what is due now (`concurrency`);
-6. prune finished Executions beyond the history limits (`history`);
-7. rebuild the status, and say when to look again (`status`).
+5. start waiting Executions whose turn has come (`concurrency`);
+6. apply the concurrency policy to what is due now (`concurrency`);
+7. prune finished runs beyond the history limits (`history`);
+8. rebuild the status, and say when to look again (`status`).
 
 Nothing here reads the clock or talks to the API server. The shell applies
 the plan in the order of its fields and writes the status last, so a crash at
@@ -23,7 +24,15 @@ from datetime import datetime
 
 from rerunnable.api.reasons import RunReason
 from rerunnable.api.v1alpha1 import TERMINAL_PHASES, ExecutionPhase
-from rerunnable.core.planner import concurrency, due, following, history, status, validation
+from rerunnable.core.planner import (
+    concurrency,
+    due,
+    following,
+    history,
+    retrying,
+    status,
+    validation,
+)
 from rerunnable.core.planner.due import MAX_MISSED_RUNS, SKIP_GRACE
 from rerunnable.core.planner.model import Event, Interrupt, NewExecution, Plan
 from rerunnable.core.planner.status import RECENT_EXECUTIONS
@@ -71,22 +80,27 @@ def plan(
     reporting = rjob.spec.reporting if rjob.spec is not None else None
     next_stall = following.stall(p, reporting.heartbeat_seconds if reporting else None)
 
-    # 3. What is due.
+    # 3. Retries: a run whose attempt ended goes on, or waits for its backoff.
+    next_retry = None
+    if schedule is not None and rjob.spec is not None:
+        next_retry = retrying.retry(p, rjob.spec)
+
+    # 4. What is due.
     found = due.nothing_due(rjob) if schedule is None else due.find_due(rjob, schedule, now)
     if (missed := found.missed_event()) is not None:
         p.skipped = found.missed
         p.events.append(missed)
 
     if schedule is not None and rjob.spec is not None:
-        # 4. Waiting Executions whose turn has come, before anything new queues behind them.
+        # 5. Waiting Executions whose turn has come, before anything new queues behind them.
         concurrency.start_waiting(p, rjob.spec.concurrency_policy)
-        # 5. The concurrency policy over what is due now.
+        # 6. The concurrency policy over what is due now.
         concurrency.admit(p, rjob.spec.concurrency_policy, found)
 
-    # 6. History limits.
+    # 7. History limits.
     deletes = history.prune(p, rjob.spec) if rjob.spec is not None else []
 
-    # 7. Status.
+    # 8. Status.
     new_status = status.build_status(
         p, found, schedule=schedule, invalid=invalid, deleted=set(deletes)
     )
@@ -99,7 +113,9 @@ def plan(
         deletes=tuple(deletes),
         status=new_status,
         events=tuple(p.events),
-        wake_at=min((t for t in (found.wake_at, next_stall) if t is not None), default=None),
+        wake_at=min(
+            (t for t in (found.wake_at, next_stall, next_retry) if t is not None), default=None
+        ),
         finished=_finished(mine, p),
         stalled=sum(1 for i in p.interrupts if i.status.reason == RunReason.STALLED),
         steps=tuple(initial_steps(rjob.spec.steps if rjob.spec else None)),

@@ -5,24 +5,16 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
-from rerunnable.api.reasons import EventReason, RunReason
-from rerunnable.api.v1alpha1 import (
-    ConcurrencyPolicy,
-    ExecutionSpec,
-    ExecutionStatus,
-    Trigger,
-    rfc3339,
-)
-from rerunnable.core.manifests import execution_manifest
+from rerunnable.api.reasons import EventReason, RetryingReason, RunReason
+from rerunnable.api.v1alpha1 import ConcurrencyPolicy, Trigger, rfc3339
 from rerunnable.core.naming import manual_execution_name, scheduled_execution_name
 from rerunnable.core.parameters import ParameterError, resolve
 from rerunnable.core.planner.due import Due
-from rerunnable.core.planner.model import Event, NewExecution
+from rerunnable.core.planner.model import Event
+from rerunnable.core.planner.runs import new_execution
 from rerunnable.core.planner.working import Pass
-from rerunnable.core.reports import initial_steps
-from rerunnable.core.state import ExecutionState, RerunnableJobState
 
-__all__ = ["admit", "new_execution", "start_waiting"]
+__all__ = ["admit", "start_waiting"]
 
 
 def start_waiting(p: Pass, policy: ConcurrencyPolicy) -> None:
@@ -94,7 +86,7 @@ def admit(p: Pass, policy: ConcurrencyPolicy, due: Due) -> None:
             _skip(p, c, RunReason.CONCURRENCY_FORBIDDEN, why)
         elif policy == ConcurrencyPolicy.REPLACE:
             for name in active:
-                _interrupt(p, name, f"replaced by {c.name} (concurrencyPolicy Replace)")
+                _replace(p, name, c.name)
             _create(p, c)
         elif not p.waiting():
             _create(p, c, queued=True)
@@ -105,45 +97,6 @@ def admit(p: Pass, policy: ConcurrencyPolicy, due: Due) -> None:
     # for the policy): the requester's `kubectl rerun run --wait` reads its refusal there.
     if refused is not None:
         _skip(p, refused[0], RunReason.INVALID_PARAMETERS, refused[1])
-
-
-def new_execution(
-    rjob: RerunnableJobState,
-    name: str,
-    trigger: Trigger,
-    *,
-    slot: datetime | None = None,
-    token: str | None = None,
-    requested_by: str | None = None,
-    parameters: dict[str, str] | None = None,
-    queued: bool = False,
-) -> NewExecution:
-    """A run to create, with its Execution's spec and manifest.
-
-    A queued run keeps its own copy of the jobTemplate: its Job is made from it
-    when it starts, so edits made while it waits do not change it.
-    """
-    spec = ExecutionSpec(
-        rerunnable_job=rjob.name,
-        trigger=trigger,
-        scheduled_time=slot,
-        token=token,
-        requested_by=requested_by,
-        template_generation=rjob.generation,
-        parameters=parameters or None,
-        job_template=rjob.spec.job_template if queued and rjob.spec else None,
-    )
-    return NewExecution(
-        name=name,
-        trigger=trigger,
-        scheduled_time=slot,
-        token=token,
-        spec=spec,
-        manifest=execution_manifest(rjob, name, spec),
-        queued=queued,
-        requested_by=requested_by,
-        steps=tuple(initial_steps(rjob.spec.steps if rjob.spec else None)),
-    )
 
 
 def _describe(c: _Candidate) -> str:
@@ -170,24 +123,17 @@ def _create(p: Pass, candidate: _Candidate, *, queued: bool = False) -> None:
         parameters=candidate.parameters,
         queued=queued,
     )
-    p.creates.append(c)
-    # Seen as an Execution by the rest of this pass: active, with a Job unless queued.
-    p.statuses[c.name] = ExecutionStatus()
-    p.has_job[c.name] = not c.queued
-    p.executions[c.name] = ExecutionState(
-        name=c.name,
-        uid="",
-        created=p.now,
-        owner_uid=p.rjob.uid,
-        spec=c.spec,
-        status=ExecutionStatus(),
-        deleting=False,
-    )
+    p.add(c)
     reason, verb = (
         (EventReason.RUN_QUEUED, "Queued") if c.queued else (EventReason.RUN_STARTED, "Started")
     )
     p.events.append(Event("Normal", reason, f"{verb} Execution {c.name}: {_describe(candidate)}"))
 
 
-def _interrupt(p: Pass, name: str, message: str) -> None:
-    p.interrupt(name, RunReason.REPLACED, message)
+def _replace(p: Pass, name: str, by: str) -> None:
+    """End what runs (Interrupted, Replaced); a run waiting for its retry gets none."""
+    message = f"replaced by {by} (concurrencyPolicy Replace)"
+    if name in p.retry_waiting:
+        p.stop_retry(name, RetryingReason.REPLACED, message)
+    else:
+        p.interrupt(name, RunReason.REPLACED, message)

@@ -7,7 +7,6 @@ from typing import Literal
 
 from rerunnable.api.reasons import ConditionType, ReadyReason, RunReason, SuspendedReason
 from rerunnable.api.v1alpha1 import (
-    TERMINAL_PHASES,
     Condition,
     ExecutionPhase,
     ExecutionSummary,
@@ -39,8 +38,9 @@ def build_status(
     """The new status; a Warning Event when Ready turns False."""
     previous = p.rjob.status
     by_age = sorted(p.executions, key=lambda n: p.executions[n].created)
-    active = [n for n in by_age if p.statuses[n].phase not in TERMINAL_PHASES]
-    results = _results(p, by_age)
+    running = set(p.active())
+    active = [n for n in by_age if n in running]
+    results = _results(p)
     last_run = max(
         [t for t in [previous.last_run_time, *(p.executions[n].created for n in by_age)] if t],
         default=None,
@@ -93,10 +93,11 @@ class _Results:
     last_completion: datetime | None
 
 
-def _results(p: Pass, by_age: list[str]) -> _Results:
-    """The latest success, and the result of the run that ended last."""
+def _results(p: Pass) -> _Results:
+    """The latest success, and the result of the run that ended last (a run counts by its last
+    attempt, once no retry is to come)."""
     previous = p.rjob.status
-    finished = [n for n in by_age if p.statuses[n].phase in TERMINAL_PHASES]
+    finished = p.run_ends()
 
     def completed(n: str) -> datetime:
         return p.statuses[n].completion_time or p.executions[n].created

@@ -3,8 +3,14 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from rerunnable.api.reasons import EventReason
-from rerunnable.api.v1alpha1 import TERMINAL_PHASES, ExecutionStatus, SkippedRun, Trigger
+from rerunnable.api.reasons import ConditionType, EventReason
+from rerunnable.api.v1alpha1 import (
+    TERMINAL_PHASES,
+    Condition,
+    ExecutionStatus,
+    SkippedRun,
+    Trigger,
+)
 from rerunnable.core.execution_status import cancelled, interrupted
 from rerunnable.core.planner.model import Event, Interrupt, NewExecution
 from rerunnable.core.state import ExecutionState, RerunnableJobState
@@ -32,6 +38,8 @@ class Pass:
     creates: list[NewExecution] = field(default_factory=list)
     starts: list[str] = field(default_factory=list)
     skipped: SkippedRun | None = None
+    # Ended attempts whose run goes on after a backoff: the run is still active.
+    retry_waiting: set[str] = field(default_factory=set)
 
     @classmethod
     def begin(
@@ -50,7 +58,12 @@ class Pass:
         )
 
     def active(self) -> list[str]:
-        return [n for n, s in self.statuses.items() if s.phase not in TERMINAL_PHASES]
+        """Runs not over: unfinished Executions, and ended attempts whose retry waits."""
+        return [
+            n
+            for n, s in self.statuses.items()
+            if s.phase not in TERMINAL_PHASES or n in self.retry_waiting
+        ]
 
     def running(self) -> list[str]:
         return [n for n in self.active() if self.has_job[n]]
@@ -58,7 +71,84 @@ class Pass:
     def waiting(self) -> list[str]:
         """Active runs without a Job, oldest first: queued, or created by a pass that stopped."""
         by_age = sorted(self.active(), key=lambda n: self.executions[n].created)
-        return [n for n in by_age if not self.has_job[n]]
+        return [n for n in by_age if not self.has_job[n] and n not in self.retry_waiting]
+
+    def chains(self) -> dict[str, list[str]]:
+        """Each run's attempts, by the name of its first: a run without retries is a chain of
+        one. Attempts in order."""
+        chains: dict[str, list[str]] = {}
+        for name, e in self.executions.items():
+            chains.setdefault(e.spec.retry_of or name, []).append(name)
+        for names in chains.values():
+            names.sort(key=lambda n: self.executions[n].spec.attempt or 1)
+        return chains
+
+    def add(self, new: NewExecution) -> None:
+        """Create `new` in this pass: the rest of the pass sees it as an Execution, active, with
+        a Job unless queued."""
+        self.creates.append(new)
+        self.statuses[new.name] = ExecutionStatus()
+        self.has_job[new.name] = not new.queued
+        self.executions[new.name] = ExecutionState(
+            name=new.name,
+            uid="",
+            created=self.now,
+            owner_uid=self.rjob.uid,
+            spec=new.spec,
+            status=ExecutionStatus(),
+            deleting=False,
+        )
+
+    def run_ends(self) -> list[str]:
+        """The last attempt of each run that is over: ended, with no retry to come. A run
+        counts once, by it, for lastResult and the history limits."""
+        ends = []
+        for names in self.chains().values():
+            last = names[-1]
+            if self.statuses[last].phase in TERMINAL_PHASES and last not in self.retry_waiting:
+                ends.append(last)
+        return ends
+
+    def stop_retry(self, name: str, reason: str, message: str) -> None:
+        """Call off the retry the ended attempt `name` waits for: the run is over."""
+        self.retry_waiting.discard(name)
+        self.retrying(name, "False", reason, message, next_attempt_time=None)
+        self.events.append(
+            Event("Normal", EventReason.RUN_CANCELLED, f"Execution {name}: retry {message}")
+        )
+
+    def amend(self, name: str, status: ExecutionStatus) -> None:
+        """Give `name` the status `status`, written with whatever this pass writes on it already
+        (an update, or the status of its interrupt)."""
+        self.statuses[name] = status
+        for i, interrupt in enumerate(self.interrupts):
+            if interrupt.execution == name:
+                self.interrupts[i] = Interrupt(name, status)
+                return
+        if status != self.executions[name].status:
+            self.updates[name] = status
+        else:
+            self.updates.pop(name, None)
+
+    def retrying(self, name: str, status: str, reason: str, message: str, **fields: object) -> None:
+        """Set the Retrying condition of the ended attempt `name` (and `fields` of its status)."""
+        current = self.statuses[name]
+        condition = Condition(
+            type=ConditionType.RETRYING,
+            status="True" if status == "True" else "False",
+            reason=reason,
+            message=message,
+            last_transition_time=self.now,
+        )
+        old = next((c for c in current.conditions if c.type == ConditionType.RETRYING), None)
+        if old is not None and (old.status, old.reason, old.message) == (
+            condition.status,
+            condition.reason,
+            condition.message,
+        ):
+            condition = old
+        others = [c for c in current.conditions if c.type != ConditionType.RETRYING]
+        self.amend(name, current.model_copy(update={"conditions": [*others, condition], **fields}))
 
     def interrupt(self, name: str, reason: str, message: str) -> None:
         """End a run Interrupted in this pass, and have its Job deleted."""
