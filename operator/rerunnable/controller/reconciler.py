@@ -165,7 +165,7 @@ class Reconciler:
         """Executions follow their Jobs; runs are interrupted, created, started. Returns the
         runs whose Job now exists (recording that is bookkeeping)."""
         for name, status in p.execution_updates.items():
-            if status.phase in TERMINAL_PHASES:
+            if status.phase in TERMINAL_PHASES and executions[name].status.phase != status.phase:
                 status = await self._with_termination_report(key[0], name, status)
             await self._write_status(key, executions[name], status)
         for interrupt in p.interrupts:

@@ -176,11 +176,16 @@ def execution(
     status_extra: Mapping[str, Any] | None = None,
     parameters: Mapping[str, str] | None = None,
     annotations: Mapping[str, str] | None = None,
+    attempt: int | None = None,
+    retry_of: str | None = None,
+    template: bool = False,
 ) -> ExecutionState:
     """An Execution of `rerunnable_job`, owned (as controller) by `owner_uid`.
 
     `queued` sets spec.jobTemplate, as the shell does for a run that waits its turn.
     `parameters` is spec.parameters; `annotations` its metadata's (e.g. rerunnable.dev/cancel).
+    `attempt` and `retry_of` are an attempt's (spec.retry); `template` sets spec.jobTemplate, as
+    on every attempt of a job with retries.
     `created` defaults to an hour before NOW.
     """
     spec: dict[str, Any] = {
@@ -190,8 +195,10 @@ def execution(
         "token": token,
         "templateGeneration": generation,
         "parameters": dict(parameters) if parameters is not None else None,
+        "attempt": attempt,
+        "retryOf": retry_of,
     }
-    if queued:
+    if queued or template:
         spec["jobTemplate"] = TEMPLATE
     status = {
         key: value
