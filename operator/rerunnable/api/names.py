@@ -1,6 +1,7 @@
 """Names that users type and that other tools rely on: the public contract."""
 
 __all__ = [
+    "ANNOTATION_ATTEMPT",
     "ANNOTATION_CANCEL",
     "ANNOTATION_CANCELLED_BY",
     "ANNOTATION_PARAMETERS_FOR",
@@ -42,6 +43,9 @@ ANNOTATION_PARAMETERS_FOR = f"{GROUP}/parameters-for"
 # the mutating webhook stamps who asked.
 ANNOTATION_CANCEL = f"{GROUP}/cancel"
 ANNOTATION_CANCELLED_BY = f"{GROUP}/cancelled-by"
+
+# On a run's Job and its pods: the attempt's number (1, then 2, 3, ... for retries).
+ANNOTATION_ATTEMPT = f"{GROUP}/attempt"
 
 LABEL_RERUNNABLE_JOB = f"{GROUP}/rerunnable-job"
 LABEL_EXECUTION = f"{GROUP}/execution"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rerunnable.api.names import (
+    ANNOTATION_ATTEMPT,
     ANNOTATION_SCHEDULED_TIME,
     EXECUTION_KIND,
     GROUP,
@@ -124,6 +125,7 @@ def run_job(
         execution_uid=execution.uid,
         trigger=execution.spec.trigger,
         scheduled_time=execution.spec.scheduled_time,
+        attempt=execution.spec.attempt or 1,
     )
     if execution.spec.parameters:
         with_parameters(job, execution.spec.parameters)
@@ -206,8 +208,12 @@ def build_job(
     execution_uid: str,
     trigger: Trigger,
     scheduled_time: Any,
+    attempt: int = 1,
 ) -> dict[str, Any]:
-    """The batch/v1 Job manifest of one run, owned by its Execution."""
+    """The batch/v1 Job manifest of one run, owned by its Execution.
+
+    The Job and its pods carry the attempt's number (rerunnable.dev/attempt): a workload
+    can read it through the downward API, e.g. to resume rather than start over."""
     labels = {**((template.metadata and template.metadata.labels) or {})}
     labels.update(run_labels(rerunnable_job, execution, trigger))
     annotations: dict[str, str] = {**((template.metadata and template.metadata.annotations) or {})}
@@ -221,6 +227,11 @@ def build_job(
     pod_metadata["labels"] = {
         **(pod_metadata.get("labels") or {}),
         **run_labels(rerunnable_job, execution, trigger),
+    }
+    annotations[ANNOTATION_ATTEMPT] = str(attempt)
+    pod_metadata["annotations"] = {
+        **(pod_metadata.get("annotations") or {}),
+        ANNOTATION_ATTEMPT: str(attempt),
     }
     metadata: dict[str, Any] = {
         "name": execution,

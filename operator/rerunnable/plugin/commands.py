@@ -36,6 +36,7 @@ from rerunnable.plugin.follow import (
     progress_line,
     refusal,
     result_lines,
+    retry_line,
     step_line,
     token_handled,
 )
@@ -210,6 +211,8 @@ class _Followed:
     """What `_follow` has learnt so far about one run."""
 
     seen: bool  # the Execution was there at some look
+    execution_name: str = ""  # the attempt followed now: the run's first, then its retries
+    attempts: int = 1  # attempts seen of this run
     last: Snapshot | None = None
     reported: object = None
     said_waiting: bool = False
@@ -232,22 +235,20 @@ def _follow(
     Transient API errors (connection lost, 429, 5xx) are retried until the deadline.
     """
     deadline = console.monotonic() + timeout.total_seconds()
-    followed = _Followed(seen=seen)
+    followed = _Followed(seen=seen, execution_name=execution_name)
     while True:
         try:
-            rjob, execution = cluster.look(name, execution_name)
+            rjob, execution = cluster.look(name, followed.execution_name)
         except TransientError as e:
             followed.trouble = str(e)
         else:
             followed.trouble = None
-            done = _take_a_look(
-                cluster, name, token, execution_name, rjob, execution, followed, console
-            )
+            done = _take_a_look(cluster, name, token, rjob, execution, followed, console)
             if done is not None:
                 return done
         remaining = deadline - console.monotonic()
         if remaining <= 0:
-            return _timed_out(execution_name, timeout, followed, console)
+            return _timed_out(followed.execution_name, timeout, followed, console)
         console.sleep(min(POLL_INTERVAL, remaining))
 
 
@@ -255,13 +256,18 @@ def _take_a_look(
     cluster: Cluster,
     name: str,
     token: str,
-    execution_name: str,
     rjob: Mapping[str, Any] | None,
     execution: Mapping[str, Any] | None,
     followed: _Followed,
     console: Console,
 ) -> int | None:
-    """Report what one look shows; the exit code once the run has ended, else None."""
+    """Report what one look shows; the exit code once the run has ended, else None.
+
+    An attempt that ended with a retry to come is not the end: the next attempt is
+    followed from then on."""
+    execution_name = followed.execution_name
+    if execution is None and followed.attempts > 1 and not followed.seen:
+        return None  # the next attempt waits for its backoff
     verdict = assess(
         token=token,
         execution_name=execution_name,
@@ -281,6 +287,14 @@ def _take_a_look(
     if verdict.state == "finished":
         assert verdict.snapshot is not None
         console.say(final_line(execution_name, verdict.snapshot))
+        if verdict.snapshot.next_attempt is not None:
+            console.say(retry_line(console.clock(), verdict.snapshot))
+            followed.execution_name = verdict.snapshot.next_attempt
+            followed.attempts += 1
+            followed.seen = False
+            followed.last = None
+            followed.reported = None
+            return None
         for line in result_lines(verdict.snapshot):
             console.say(line)
         return exit_code_for_phase(verdict.snapshot.phase)

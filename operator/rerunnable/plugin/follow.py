@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from rerunnable.api.reasons import ConditionType, ReadyReason
+from rerunnable.api.reasons import ConditionType, ReadyReason, RetryingReason
 from rerunnable.api.v1alpha1 import (
     TERMINAL_PHASES,
     ExecutionPhase,
@@ -20,6 +20,7 @@ from rerunnable.api.v1alpha1 import (
     RerunnableJobStatus,
 )
 from rerunnable.core.messages import read_finished_event, without_held_token
+from rerunnable.core.naming import attempt_execution_name
 from rerunnable.plugin.output import read_status, section, short_duration
 from rerunnable.plugin.status import progress_bar
 
@@ -36,6 +37,7 @@ __all__ = [
     "progress_line",
     "refusal",
     "result_lines",
+    "retry_line",
     "step_line",
 ]
 
@@ -74,11 +76,27 @@ class Snapshot:
     report: str = ""  # what the workload reported: a progress bar and its message
     steps: tuple[tuple[str, str], ...] = ()  # (name, phase) of each step
     result: tuple[tuple[str, str], ...] = ()
+    # Attempt n of the run whose first attempt is `first` (spec.retry); the next attempt's
+    # name while one is to come (Retrying: Waiting or Retried), and when it starts.
+    attempt: int = 1
+    first: str = ""
+    next_attempt: str | None = None
+    next_attempt_time: datetime | None = None
 
     @classmethod
     def of(cls, execution: Mapping[str, Any]) -> "Snapshot":
         status = read_status(ExecutionStatus, execution, "execution")
         progress = status.progress
+        meta, spec = section(execution, "metadata"), section(execution, "spec")
+        name = str(meta.get("name", ""))
+        first = str(spec.get("retryOf") or name)
+        number = spec.get("attempt")
+        attempt = number if isinstance(number, int) else 1
+        retrying = next((c for c in status.conditions if c.type == ConditionType.RETRYING), None)
+        goes_on = retrying is not None and retrying.reason in (
+            RetryingReason.WAITING,
+            RetryingReason.RETRIED,
+        )
         return cls(
             phase=status.phase.value,
             reason=status.reason or None,
@@ -93,6 +111,14 @@ class Snapshot:
             report=progress_bar(status.report),
             steps=tuple((st.name, st.phase.value) for st in status.steps),
             result=tuple(sorted((status.result or {}).items())),
+            attempt=attempt,
+            first=first,
+            next_attempt=(
+                attempt_execution_name(str(spec.get("rerunnableJob", "")), first, attempt + 1)
+                if goes_on
+                else None
+            ),
+            next_attempt_time=status.next_attempt_time,
         )
 
     @property
@@ -150,6 +176,14 @@ def final_line(name: str, snapshot: Snapshot) -> str:
     text = f"Execution {name} {snapshot.phase}" + (f" after {took}" if took else "")
     why = ": ".join(part for part in (snapshot.reason, snapshot.message) if part)
     return text + (f": {why}" if why else "")
+
+
+def retry_line(at: datetime, snapshot: Snapshot) -> str:
+    """`12:03:09  attempt 2 (backup-29413260-2) starts at 12:03:19` (times: local wall clock)."""
+    when = ""
+    if snapshot.next_attempt_time is not None:
+        when = f" starts at {snapshot.next_attempt_time.astimezone(at.tzinfo):%H:%M:%S}"
+    return f"{at:%H:%M:%S}  attempt {snapshot.attempt + 1} ({snapshot.next_attempt}){when}"
 
 
 def refusal(rjob: Mapping[str, Any], token: str) -> str | None:

@@ -56,7 +56,7 @@ def history_row(execution: Mapping[str, Any], now: datetime) -> list[str]:
     progress = status.progress
     return [
         str(meta.get("name", NONE)),
-        str(spec.get("trigger") or NONE),
+        _trigger(spec),
         str(spec.get("requestedBy") or NONE),
         status.phase.value,
         _ago(parse_time(spec.get("scheduledTime")), now),
@@ -65,6 +65,13 @@ def history_row(execution: Mapping[str, Any], now: datetime) -> list[str]:
         f"{progress.succeeded}/{progress.total}" if progress is not None else NONE,
         status.reason or NONE,
     ]
+
+
+def _trigger(spec: Mapping[str, Any]) -> str:
+    """`Schedule`, `Manual`, ...; a retry with its attempt's number: `Retry #2`."""
+    trigger = str(spec.get("trigger") or NONE)
+    attempt = spec.get("attempt")
+    return f"{trigger} #{attempt}" if isinstance(attempt, int) and attempt > 1 else trigger
 
 
 def history_table(executions: Sequence[Mapping[str, Any]], now: datetime) -> str:

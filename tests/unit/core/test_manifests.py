@@ -36,6 +36,7 @@ def build(
     *,
     trigger: Trigger = Trigger.SCHEDULE,
     scheduled_time: datetime | None = datetime(2026, 11, 22, 10, 17, tzinfo=UTC),
+    attempt: int = 1,
 ) -> dict[str, Any]:
     return build_job(
         template=tpl or template(),
@@ -45,6 +46,7 @@ def build(
         execution_uid=EXECUTION_UID,
         trigger=trigger,
         scheduled_time=scheduled_time,
+        attempt=attempt,
     )
 
 
@@ -141,9 +143,15 @@ def test_scheduled_time_annotation(
         assert datetime.fromisoformat(expected) == scheduled_time, case
 
 
-def test_no_annotations_key_without_annotations() -> None:
-    manifest = build(trigger=Trigger.MANUAL, scheduled_time=None)
-    assert "annotations" not in manifest["metadata"]
+ATTEMPT = "rerunnable.dev/attempt"
+
+
+@pytest.mark.parametrize("attempt", [1, 3])
+def test_the_job_and_its_pods_carry_the_attempt_number(attempt: int) -> None:
+    manifest = build(trigger=Trigger.MANUAL, scheduled_time=None, attempt=attempt)
+    assert manifest["metadata"]["annotations"] == {"rerunnable.dev/attempt": str(attempt)}
+    pod = manifest["spec"]["template"]["metadata"]["annotations"]
+    assert pod["rerunnable.dev/attempt"] == str(attempt)
 
 
 def test_template_annotations_are_kept() -> None:
@@ -153,9 +161,10 @@ def test_template_annotations_are_kept() -> None:
     assert manifest["metadata"]["annotations"] == {
         "owner": "storage-team",
         SCHEDULED: "2026-11-22T10:17:00Z",
+        ATTEMPT: "1",
     }
     manual = build(template(raw), trigger=Trigger.MANUAL, scheduled_time=None)
-    assert manual["metadata"]["annotations"] == {"owner": "storage-team"}
+    assert manual["metadata"]["annotations"] == {"owner": "storage-team", ATTEMPT: "1"}
 
 
 def test_template_metadata_name_is_ignored() -> None:
@@ -169,6 +178,7 @@ def test_spec_is_the_template_spec() -> None:
     manifest = build(tpl)
     expected = copy.deepcopy(tpl.spec)
     expected["template"]["metadata"]["labels"] = {"app": "backup", **RUN_LABELS}
+    expected["template"]["metadata"]["annotations"] = {ATTEMPT: "1"}
     assert manifest["spec"] == expected
 
 
@@ -192,7 +202,10 @@ def test_pod_template_without_metadata_gets_the_run_labels() -> None:
     }
     tpl = template(raw)
     manifest = build(tpl)
-    assert manifest["spec"]["template"]["metadata"] == {"labels": RUN_LABELS}
+    assert manifest["spec"]["template"]["metadata"] == {
+        "labels": RUN_LABELS,
+        "annotations": {ATTEMPT: "1"},
+    }
     assert manifest["metadata"]["labels"] == RUN_LABELS
     assert "metadata" not in tpl.spec["template"]  # not added to the template itself
 
