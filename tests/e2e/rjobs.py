@@ -216,12 +216,19 @@ def settled_status(kube: Client, namespace: str, name: str, timeout: float = 30)
     def probe() -> dict[str, Any] | None:
         rjob = get_rjob(kube, namespace, name)
         status: dict[str, Any] = rjob.get("status") or {}
-        mine = {
-            n: (e.get("status") or {}).get("phase")
+        found = {
+            n: e
             for n, e in executions(kube, namespace).items()
             if e["spec"]["rerunnableJob"] == name
         }
-        active = sorted(n for n, phase in mine.items() if phase not in TERMINAL)
+        mine = {n: (e.get("status") or {}).get("phase") for n, e in found.items()}
+        # A run is active until it is over: an ended attempt whose retry waits is too.
+        active = sorted(
+            n
+            for n, phase in mine.items()
+            if phase not in TERMINAL
+            or (condition(found[n], "Retrying") or {}).get("reason") == "Waiting"
+        )
         if sorted(status.get("active") or []) != active:
             return None
         recent = {r["name"]: r["phase"] for r in status.get("recentExecutions") or []}

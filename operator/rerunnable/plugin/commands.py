@@ -22,7 +22,13 @@ from rerunnable.api.v1alpha1 import (
 )
 from rerunnable.core import parameters
 from rerunnable.core.naming import manual_execution_name
-from rerunnable.plugin.cancelling import CANCEL_PATCH, cancel_verdict, ended_line
+from rerunnable.plugin.cancelling import (
+    CANCEL_PATCH,
+    cancel_verdict,
+    ended_line,
+    retry_called_off,
+    retry_waits,
+)
 from rerunnable.plugin.cluster import Cluster, TransientError
 from rerunnable.plugin.errors import PluginError
 from rerunnable.plugin.follow import (
@@ -358,9 +364,11 @@ def cancel_command(
             status = read_status(ExecutionStatus, cluster.get_execution(name), "execution")
         except TransientError:
             status = None
-        if status is not None and status.phase in TERMINAL_PHASES:
+        if status is not None and retry_waits(status):
+            pass  # the operator has not seen the cancel yet
+        elif status is not None and status.phase in TERMINAL_PHASES:
             line = ended_line(name, status)
-            if status.reason != RunReason.CANCELLED:
+            if status.reason != RunReason.CANCELLED and not retry_called_off(status):
                 raise PluginError(line)
             console.say(line)
             return EXIT_OK
