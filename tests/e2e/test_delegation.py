@@ -33,6 +33,7 @@ from tests.e2e.namespaces import create_namespace
 from tests.e2e.operator import OperatorProcess
 from tests.e2e.rjobs import (
     RerunnableJobResource,
+    condition,
     create_rjob,
     executions,
     get_rjob,
@@ -963,3 +964,36 @@ def test_the_policy_refuses_the_cancel_of_a_finished_run(
     assert "there is nothing to cancel" in done.stderr
     annotations = executions(kube, delegation.namespace)[run]["metadata"].get("annotations") or {}
     assert CANCEL not in annotations
+
+
+def test_a_runner_may_call_off_the_retry_a_failed_run_waits_for(
+    delegation: Delegation, kube: Client
+) -> None:
+    name = f"retry-{uuid.uuid4().hex[:6]}"
+    retry = {"limit": 2, "backoff": {"initialSeconds": 600}}
+    create_rjob(kube, delegation.namespace, name, exit_code=1, retry=retry)
+    allowed(delegation.kubectl(RUNNER, "annotate", f"rjob/{name}", "rerunnable.dev/run=t1"))
+    run = manual_name(name, "t1")
+
+    def waiting() -> bool:
+        found = executions(kube, delegation.namespace).get(run)
+        return found is not None and bool((found.get("status") or {}).get("nextAttemptTime"))
+
+    wait_until(
+        waiting,
+        timeout=60,
+        what=f"{run} to fail and wait for its retry",
+    )
+
+    # Finished, but its run is not over: the policy lets the runner call the retry off.
+    allowed(delegation.kubectl(RUNNER, "annotate", f"rjex/{run}", f"{CANCEL}=true"))
+    wait_until(
+        lambda: (
+            (condition(executions(kube, delegation.namespace)[run], "Retrying") or {}).get("reason")
+            == "Cancelled"
+        ),
+        timeout=30,
+        what="the retry to be called off",
+    )
+    runs = executions(kube, delegation.namespace)
+    assert [n for n, e in runs.items() if e["spec"]["rerunnableJob"] == name] == [run]
