@@ -7,6 +7,7 @@ __all__ = [
     "ANNOTATION_PARAMETERS_FOR",
     "ANNOTATION_REQUESTED_BY",
     "ANNOTATION_REQUESTED_RUN",
+    "ANNOTATION_RESUME",
     "ANNOTATION_RUN",
     "ANNOTATION_SCHEDULED_TIME",
     "EXECUTION_KIND",
@@ -35,6 +36,8 @@ ANNOTATION_SCHEDULED_TIME = f"{GROUP}/scheduled-time"
 # asked, and for which token (so a stamp left from an earlier run never counts).
 ANNOTATION_REQUESTED_BY = f"{GROUP}/requested-by"
 ANNOTATION_REQUESTED_RUN = f"{GROUP}/requested-run"
+# A new token clears a suspension by spec.suspendAfterFailures (a runner's right, like a run).
+ANNOTATION_RESUME = f"{GROUP}/resume"
 # A run's parameters: `parameters.rerunnable.dev/<NAME>` annotations, used by the run whose
 # token `rerunnable.dev/parameters-for` names (set in the same request as the token).
 PARAMETER_ANNOTATION_PREFIX = f"parameters.{GROUP}/"

@@ -53,6 +53,9 @@ class ReadyReason(StrEnum):
 class SuspendedReason(StrEnum):
     SUSPENDED = "Suspended"  # spec.suspend
     SUSPENDED_UNTIL = "SuspendedUntil"  # spec.suspendUntil in the future
+    CONSECUTIVE_FAILURES = "ConsecutiveFailures"  # spec.suspendAfterFailures reached
+    END_TIME_REACHED = "EndTimeReached"  # spec.endTime is past
+    MAX_RUNS_REACHED = "MaxRunsReached"  # spec.maxRuns scheduled runs have started
     NOT_SUSPENDED = "NotSuspended"
 
 
@@ -89,4 +92,5 @@ class EventReason(StrEnum):
     RUN_CANCELLED = "RunCancelled"
     RUN_RETRYING = "RunRetrying"  # an attempt ended; the next starts after the backoff
     MISSED_SCHEDULE = "MissedSchedule"
+    SUSPENDED_AFTER_FAILURES = "SuspendedAfterFailures"
     NAME_CONFLICT = "NameConflict"

@@ -349,6 +349,11 @@ class RerunnableJobSpec(_Model):
                 "set either schedule or schedules, not both",
             ),
             (
+                "!has(self.startTime) || !has(self.endTime)"
+                " || timestamp(self.endTime) > timestamp(self.startTime)",
+                "spec.endTime must be after spec.startTime",
+            ),
+            (
                 "!has(self.steps) || self.steps.all(s, self.steps.exists_one(t, t.name == s.name))",
                 "spec.steps: step names must be unique",
             ),
@@ -444,6 +449,36 @@ class RerunnableJobSpec(_Model):
         ),
     )
 
+    suspend_after_failures: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Stop scheduled runs after this many consecutive scheduled runs failed or were "
+            "interrupted (by their last attempt; cancelled and replaced runs do not count, a "
+            "success resets): condition Suspended, reason ConsecutiveFailures. The spec is not "
+            "changed; a new token in the rerunnable.dev/resume annotation (kubectl rerun resume) "
+            "or any successful run clears it."
+        ),
+    )
+    start_time: datetime | None = Field(
+        default=None,
+        description="No scheduled runs before this time (RFC 3339, inclusive).",
+    )
+    end_time: datetime | None = Field(
+        default=None,
+        description=(
+            "No scheduled runs at or after this time (RFC 3339, exclusive): then condition "
+            "Suspended, reason EndTimeReached. Manual runs are not limited."
+        ),
+    )
+    max_runs: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Scheduled runs stop after this many (a run with retries counts once): then "
+            "condition Suspended, reason MaxRunsReached. status.remainingRuns counts down."
+        ),
+    )
     retry: Retry | None = Field(
         default=None,
         description=(
@@ -511,6 +546,19 @@ class RerunnableJobStatus(_Model):
     )
     last_skipped: SkippedRun | None = Field(
         default=None, description="The most recent run that was due but not started."
+    )
+    consecutive_failures: int = Field(
+        default=0,
+        description="Scheduled runs that failed or were interrupted in a row.",
+    )
+    scheduled_runs: int = Field(
+        default=0, description="Scheduled runs started so far (a run with retries counts once)."
+    )
+    remaining_runs: int | None = Field(
+        default=None, description="Scheduled runs left before spec.maxRuns is reached."
+    )
+    last_resume_token: str | None = Field(
+        default=None, description="The last rerunnable.dev/resume token handled."
     )
     recent_executions: list[ExecutionSummary] = Field(
         default_factory=list, description="The most recent Executions, newest first (at most 5)."

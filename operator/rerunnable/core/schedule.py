@@ -74,21 +74,31 @@ def validate_schedule(spec: RerunnableJobSpec, *, hash_key: str, now: datetime) 
 
 
 def upcoming_times(
-    schedule: ValidSchedule, spec: RerunnableJobSpec, now: datetime, *, count: int
+    schedule: ValidSchedule,
+    spec: RerunnableJobSpec,
+    now: datetime,
+    *,
+    count: int,
+    remaining_runs: int | None = None,
+    halted: bool = False,
 ) -> list[datetime]:
     """The next `count` scheduled runs after `now`, in the job's time zone (fewer if it stops).
 
-    None while `spec.suspend` is true. A `suspendUntil` in the future moves the
-    start there; a slot at exactly that time runs ("no scheduled runs *before* it").
+    None while `spec.suspend` is true, or `halted` (spec.suspendAfterFailures reached).
+    A `suspendUntil` in the future moves the start there, as does a future
+    `startTime`; a slot at exactly either time runs. No slot at or after `endTime`,
+    and no more than `remaining_runs` (what spec.maxRuns still allows).
     """
-    if not schedule.crons or spec.suspend:
+    if not schedule.crons or spec.suspend or halted:
         return []
-    resume = spec.suspend_until if spec.suspend_until and spec.suspend_until > now else None
-    after = resume - INSTANT if resume else now
+    if remaining_runs is not None:
+        count = min(count, remaining_runs)
+    starts = [t for t in (spec.suspend_until, spec.start_time) if t is not None and t > now]
+    after = max(starts) - INSTANT if starts else now
     times: list[datetime] = []
     while len(times) < count:
         moment = next_fire_time(schedule.crons, after, schedule.time_zone)
-        if moment is None:
+        if moment is None or (spec.end_time is not None and moment >= spec.end_time):
             break
         times.append(moment)
         after = moment

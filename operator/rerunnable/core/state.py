@@ -18,6 +18,7 @@ from rerunnable.api.names import (
     ANNOTATION_CANCELLED_BY,
     ANNOTATION_REQUESTED_BY,
     ANNOTATION_REQUESTED_RUN,
+    ANNOTATION_RESUME,
     ANNOTATION_RUN,
 )
 from rerunnable.api.v1alpha1 import (
@@ -80,6 +81,8 @@ class RerunnableJobState:
     sent_parameters: Mapping[str, str] | None
     spec: RerunnableJobSpec | None
     spec_error: str | None
+    # rerunnable.dev/resume: a new token clears a suspension by consecutive failures.
+    resume_token: str | None
     status: RerunnableJobStatus
     raw_spec: Mapping[str, Any]
 
@@ -114,6 +117,9 @@ class RerunnableJobState:
             sent_parameters=sent_parameters(_strings(annotations), token),
             spec=spec,
             spec_error=spec_error,
+            resume_token=(
+                r if isinstance(r := annotations.get(ANNOTATION_RESUME), str) and r else None
+            ),
             status=status,
             raw_spec=raw_spec,
         )

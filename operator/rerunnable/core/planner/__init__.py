@@ -6,8 +6,8 @@
 2. let every Execution follow its Job, ending Interrupted if the Job is gone, the run is
    cancelled, or it stopped reporting past its heartbeat (`following`);
 3. retry runs whose attempt failed, after the backoff (`retrying`);
-4. find what is due (`due`): schedule slots, with suspension and the missed-run
-   policy, and a new manual token;
+4. find what is due (`due`): schedule slots, with suspension, the rules that stop a
+   schedule (`stopping`) and the missed-run policy, and a new manual token;
 5. start waiting Executions whose turn has come (`concurrency`);
 6. apply the concurrency policy to what is due now (`concurrency`);
 7. prune finished runs beyond the history limits (`history`);
@@ -31,6 +31,7 @@ from rerunnable.core.planner import (
     history,
     retrying,
     status,
+    stopping,
     validation,
 )
 from rerunnable.core.planner.due import MAX_MISSED_RUNS, SKIP_GRACE
@@ -85,8 +86,9 @@ def plan(
     if schedule is not None and rjob.spec is not None:
         next_retry = retrying.retry(p, rjob.spec)
 
-    # 4. What is due.
-    found = due.nothing_due(rjob) if schedule is None else due.find_due(rjob, schedule, now)
+    # 4. What is due, within the rules that stop a schedule.
+    stops = stopping.stops(p, rjob.spec) if rjob.spec is not None else stopping.Stops()
+    found = due.nothing_due(rjob) if schedule is None else due.find_due(rjob, schedule, now, stops)
     if (missed := found.missed_event()) is not None:
         p.skipped = found.missed
         p.events.append(missed)
@@ -102,7 +104,7 @@ def plan(
 
     # 8. Status.
     new_status = status.build_status(
-        p, found, schedule=schedule, invalid=invalid, deleted=set(deletes)
+        p, found, stops, schedule=schedule, invalid=invalid, deleted=set(deletes)
     )
     return Plan(
         execution_updates=p.updates,

@@ -8,10 +8,13 @@ from rerunnable.api.reasons import ConditionType, EventReason, RunReason, Suspen
 from rerunnable.api.v1alpha1 import MissedRunPolicy, RerunnableJobSpec, SkippedRun, Trigger, rfc3339
 from rerunnable.core.cron import fire_times_between
 from rerunnable.core.planner.model import Event
+from rerunnable.core.planner.stopping import Stops
 from rerunnable.core.schedule import INSTANT, ValidSchedule, upcoming_times
 from rerunnable.core.state import RerunnableJobState
 
 __all__ = ["MAX_MISSED_RUNS", "SKIP_GRACE", "Due", "find_due", "nothing_due"]
+
+NO_STOPS = Stops()  # no rule stops the schedule
 
 # missedRunPolicy All starts at most this many missed slots (the latest ones).
 MAX_MISSED_RUNS = 100
@@ -56,10 +59,12 @@ def nothing_due(rjob: RerunnableJobState) -> Due:
     )
 
 
-def find_due(rjob: RerunnableJobState, schedule: ValidSchedule, now: datetime) -> Due:
+def find_due(
+    rjob: RerunnableJobState, schedule: ValidSchedule, now: datetime, stops: Stops = NO_STOPS
+) -> Due:
     spec = rjob.spec
     assert spec is not None
-    suspended = _suspension(spec, now)
+    suspended = _suspension(spec, now, stops)
     slots: list[tuple[datetime, Trigger]] = []
     last_schedule_time = rjob.status.last_schedule_time
     missed = None
@@ -68,8 +73,15 @@ def find_due(rjob: RerunnableJobState, schedule: ValidSchedule, now: datetime) -
         if floor != (last_schedule_time or rjob.created):
             last_schedule_time = floor
         slots, latest, missed = _due_slots(spec, schedule, floor, now)
+        if stops.remaining is not None:
+            slots = slots[: stops.remaining]  # oldest first: the last ones allowed
         last_schedule_time = latest or last_schedule_time
-    upcoming = upcoming_times(schedule, spec, now, count=1)
+    remaining = None if stops.remaining is None else stops.remaining - len(slots)
+    if suspended is None and schedule.crons:
+        suspended = _ended(spec, now, remaining)
+    upcoming = upcoming_times(
+        schedule, spec, now, count=1, remaining_runs=remaining, halted=stops.halted
+    )
     next_time = upcoming[0].astimezone(UTC) if upcoming else None
     resume_at = spec.suspend_until if spec.suspend_until and spec.suspend_until > now else None
     token = None
@@ -88,12 +100,35 @@ def find_due(rjob: RerunnableJobState, schedule: ValidSchedule, now: datetime) -
     )
 
 
-def _suspension(spec: RerunnableJobSpec, now: datetime) -> tuple[str, str] | None:
-    """(reason, message) if no scheduled run may start now."""
+def _suspension(spec: RerunnableJobSpec, now: datetime, stops: Stops) -> tuple[str, str] | None:
+    """(reason, message) if no scheduled run may start now; spec.suspend's reason first."""
     if spec.suspend:
         return (SuspendedReason.SUSPENDED, "spec.suspend is true")
     if spec.suspend_until is not None and spec.suspend_until > now:
         return (SuspendedReason.SUSPENDED_UNTIL, f"suspended until {rfc3339(spec.suspend_until)}")
+    if stops.halted:
+        return (
+            SuspendedReason.CONSECUTIVE_FAILURES,
+            f"{stops.consecutive_failures} scheduled runs in a row failed "
+            f"(spec.suspendAfterFailures {spec.suspend_after_failures}); a successful run, or "
+            "a new rerunnable.dev/resume token (kubectl rerun resume), resumes",
+        )
+    return None
+
+
+def _ended(spec: RerunnableJobSpec, now: datetime, remaining: int | None) -> tuple[str, str] | None:
+    """(reason, message) once no scheduled run will ever start again: past spec.endTime, or
+    spec.maxRuns started (slots before either still run, however late they are seen)."""
+    if spec.end_time is not None and spec.end_time <= now:
+        return (
+            SuspendedReason.END_TIME_REACHED,
+            f"spec.endTime {rfc3339(spec.end_time)} has passed",
+        )
+    if remaining is not None and remaining <= 0:
+        return (
+            SuspendedReason.MAX_RUNS_REACHED,
+            f"{spec.max_runs} scheduled runs have started (spec.maxRuns)",
+        )
     return None
 
 
@@ -125,19 +160,31 @@ def _resume_floor(rjob: RerunnableJobState, schedule: ValidSchedule, now: dateti
     return covered.times[-1].astimezone(UTC) if covered.times else floor
 
 
+def _latest(schedule: ValidSchedule, after: datetime, now: datetime) -> datetime | None:
+    """The latest slot in (after, now], in UTC, if any: handled by this pass, run or not."""
+    if after >= now:
+        return None
+    fired = fire_times_between(schedule.crons, after, now, schedule.time_zone, limit=1)
+    return fired.times[-1].astimezone(UTC) if fired.times else None
+
+
 def _due_slots(
     spec: RerunnableJobSpec, schedule: ValidSchedule, floor: datetime, now: datetime
 ) -> tuple[list[tuple[datetime, Trigger]], datetime | None, SkippedRun | None]:
     """The slots after `floor` to run now, the latest slot up to now (every one of them is
     handled by this pass: run or missed), and the missed ones as a lastSkipped record."""
     tz = schedule.time_zone
-    fired = fire_times_between(schedule.crons, floor, now, tz, limit=MAX_MISSED_RUNS)
+    # Slots outside [startTime, endTime) are no slots: neither run nor missed.
+    if spec.start_time is not None and spec.start_time - INSTANT > floor:
+        floor = spec.start_time - INSTANT
+    until = now if spec.end_time is None else min(now, spec.end_time - INSTANT)
+    fired = fire_times_between(schedule.crons, floor, until, tz, limit=MAX_MISSED_RUNS)
     if not fired.times:
-        return [], None, None
+        return [], _latest(schedule, floor, now), None
     # Times leave the planner in UTC: two readings of one instant then compare equal
     # (Python compares datetimes of one zone by wall time, which a DST fall-back repeats).
     times = [t.astimezone(UTC) for t in fired.times]
-    latest = times[-1]
+    latest = _latest(schedule, times[-1], now) or times[-1]
     deadline = (
         now - timedelta(seconds=spec.starting_deadline_seconds)
         if spec.starting_deadline_seconds is not None

@@ -5,7 +5,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from rerunnable.api.reasons import ConditionType, ReadyReason, RunReason, SuspendedReason
+from rerunnable.api.reasons import (
+    ConditionType,
+    EventReason,
+    ReadyReason,
+    RunReason,
+    SuspendedReason,
+)
 from rerunnable.api.v1alpha1 import (
     Condition,
     ExecutionPhase,
@@ -13,8 +19,10 @@ from rerunnable.api.v1alpha1 import (
     RerunnableJobStatus,
 )
 from rerunnable.core.messages import with_held_token
+from rerunnable.core.naming import scheduled_execution_name
 from rerunnable.core.planner.due import Due
 from rerunnable.core.planner.model import Event
+from rerunnable.core.planner.stopping import Stops
 from rerunnable.core.planner.working import Pass
 from rerunnable.core.schedule import InvalidSpecError, ValidSchedule
 
@@ -30,6 +38,7 @@ Value = tuple[ConditionStatus, str, str]  # status, reason, message
 def build_status(
     p: Pass,
     due: Due,
+    stops: Stops,
     *,
     schedule: ValidSchedule | None,
     invalid: InvalidSpecError | None,
@@ -67,6 +76,15 @@ def build_status(
     ]
     if ready[0] == "False" and _changed(p.rjob.status.conditions, ConditionType.READY, ready):
         p.events.append(Event("Warning", ready[1], ready[2]))
+    halted = suspension[1] == SuspendedReason.CONSECUTIVE_FAILURES
+    if halted and _changed(p.rjob.status.conditions, ConditionType.SUSPENDED, suspension):
+        p.events.append(Event("Warning", EventReason.SUSPENDED_AFTER_FAILURES, suspension[2]))
+    spec = p.rjob.spec
+    # Slots this pass handled whose run exists (made now, or by a pass that stopped before
+    # its status): each counts once, as the status that counts it moves lastScheduleTime.
+    started = stops.scheduled_runs + sum(
+        1 for t, _ in due.slots if scheduled_execution_name(p.rjob.name, t) in p.executions
+    )
 
     return RerunnableJobStatus(
         observed_generation=p.rjob.generation,
@@ -82,6 +100,12 @@ def build_status(
         next_schedule_time=due.next_schedule_time,
         last_run_token=due.last_run_token,
         last_skipped=p.skipped or previous.last_skipped,
+        consecutive_failures=stops.consecutive_failures,
+        scheduled_runs=started,
+        remaining_runs=(
+            max(0, spec.max_runs - started) if spec is not None and spec.max_runs else None
+        ),
+        last_resume_token=stops.resume_token,
         recent_executions=recent,
     )
 
