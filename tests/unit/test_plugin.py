@@ -544,7 +544,31 @@ def test_next_text_and_json() -> None:
             {"time": "2026-11-23T09:00:00+01:00", "utc": "2026-11-23T08:00:00Z"},
             {"time": "2026-11-24T09:00:00+01:00", "utc": "2026-11-24T08:00:00Z"},
         ],
+        "stopped": None,
     }
+
+
+def test_next_says_which_rule_stops_the_schedule() -> None:
+    rjob = {
+        "metadata": {"name": "nightly", "namespace": "ops"},
+        "spec": {"schedule": "0 9 * * *", "maxRuns": 2, "jobTemplate": {"spec": {}}},
+        "status": {
+            "scheduledRuns": 2,
+            "conditions": [
+                {
+                    "type": "Suspended",
+                    "status": "True",
+                    "reason": "MaxRunsReached",
+                    "message": "2 scheduled runs have started (spec.maxRuns)",
+                }
+            ],
+        },
+    }
+    up = upcoming_runs(rjob, count=3, now=NOW)
+    assert up.times == ()
+    assert upcoming_text(up, now=NOW).splitlines()[-1] == (
+        "rerunnablejob/nightly: no scheduled runs: 2 scheduled runs have started (spec.maxRuns)."
+    )
 
 
 def test_local_times_parse_back() -> None:

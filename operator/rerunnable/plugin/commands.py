@@ -5,18 +5,20 @@ parsing, output); this module is the imperative shell around them.
 """
 
 import json
+import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, TextIO
 
-from rerunnable.api.names import ANNOTATION_RUN
-from rerunnable.api.reasons import RunReason
+from rerunnable.api.names import ANNOTATION_RESUME, ANNOTATION_RUN
+from rerunnable.api.reasons import ConditionType, RunReason, SuspendedReason
 from rerunnable.api.v1alpha1 import (
     TERMINAL_PHASES,
     ExecutionStatus,
     ParameterDeclaration,
+    RerunnableJobStatus,
     parse_time,
     rfc3339,
 )
@@ -482,6 +484,8 @@ def suspend_command(cluster: Cluster, name: str, *, until: str | None, console: 
 
 
 def resume_command(cluster: Cluster, name: str, *, console: Console) -> int:
+    """Clear spec.suspend and spec.suspendUntil (an editor's change), and a suspension after
+    consecutive failures (a new rerunnable.dev/resume token: a runner's right)."""
     rjob = cluster.get_rjob(name)
     spec = rjob.get("spec") or {}
     patch: dict[str, Any] = {}
@@ -489,9 +493,28 @@ def resume_command(cluster: Cluster, name: str, *, console: Console) -> int:
         patch["suspend"] = False
     if spec.get("suspendUntil") is not None:
         patch["suspendUntil"] = None  # a merge patch's null removes the field
-    if not patch:
+    status = read_status(RerunnableJobStatus, rjob, "rerunnablejob")
+    halted = any(
+        c.type == ConditionType.SUSPENDED
+        and c.status == "True"
+        and c.reason == SuspendedReason.CONSECUTIVE_FAILURES
+        for c in status.conditions
+    ) or (
+        spec.get("suspendAfterFailures") is not None
+        and status.consecutive_failures >= int(spec["suspendAfterFailures"])
+    )
+    if not patch and not halted:
         console.say(f"rerunnablejob/{name} is not suspended; nothing changed")
         return EXIT_OK
-    cluster.patch_rjob(name, {"spec": patch})
-    console.say(f"rerunnablejob/{name} resumed: {_changes(spec, patch)}")
+    body: dict[str, Any] = {}
+    if patch:
+        body["spec"] = patch
+    said = [_changes(spec, patch)] if patch else []
+    if halted:
+        token = default_token(console.now(), secrets.token_hex(3))
+        body["metadata"] = {"annotations": {ANNOTATION_RESUME: token}}
+        failures = status.consecutive_failures
+        said.append(f"{failures} failures in a row forgiven ({ANNOTATION_RESUME}={token})")
+    cluster.patch_rjob(name, body)
+    console.say(f"rerunnablejob/{name} resumed: {'; '.join(said)}")
     return EXIT_OK

@@ -14,10 +14,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rerunnable.api.v1alpha1 import RerunnableJobSpec, rfc3339
+from rerunnable.api.reasons import ConditionType, SuspendedReason
+from rerunnable.api.v1alpha1 import RerunnableJobSpec, RerunnableJobStatus, rfc3339
 from rerunnable.core.schedule import InvalidSpecError, upcoming_times, validate_schedule
 from rerunnable.plugin.errors import PluginError
-from rerunnable.plugin.output import human_age, render_table
+from rerunnable.plugin.output import human_age, read_status, render_table
 
 __all__ = ["Upcoming", "format_local", "upcoming_json", "upcoming_runs", "upcoming_text"]
 
@@ -31,6 +32,18 @@ class Upcoming:
     suspended: bool  # spec.suspend: no scheduled runs until resumed
     suspend_until: datetime | None  # only if still in the future
     times: tuple[datetime, ...]  # in the job's time zone
+    # Why a rule stops the schedule (suspendAfterFailures, endTime, maxRuns), as the
+    # operator's Suspended condition says, or None.
+    stopped: str | None = None
+
+
+_STOPS = frozenset(
+    {
+        SuspendedReason.CONSECUTIVE_FAILURES,
+        SuspendedReason.END_TIME_REACHED,
+        SuspendedReason.MAX_RUNS_REACHED,
+    }
+)
 
 
 def upcoming_runs(rjob: Mapping[str, Any], *, count: int, now: datetime) -> Upcoming:
@@ -51,7 +64,18 @@ def upcoming_runs(rjob: Mapping[str, Any], *, count: int, now: datetime) -> Upco
     except InvalidSpecError as e:  # str(e) names the field
         raise PluginError(f"rerunnablejob/{name}: {e}") from None
     suspend_until = spec.suspend_until if spec.suspend_until and spec.suspend_until > now else None
-    times = upcoming_times(schedule, spec, now, count=count)
+    status = read_status(RerunnableJobStatus, rjob, "rerunnablejob")
+    condition = next((c for c in status.conditions if c.type == ConditionType.SUSPENDED), None)
+    stopped = (
+        condition.message
+        if condition is not None and condition.status == "True" and condition.reason in _STOPS
+        else None
+    )
+    remaining = max(0, spec.max_runs - status.scheduled_runs) if spec.max_runs else None
+    halted = condition is not None and condition.reason == SuspendedReason.CONSECUTIVE_FAILURES
+    times = upcoming_times(
+        schedule, spec, now, count=count, remaining_runs=remaining, halted=halted
+    )
     return Upcoming(
         name=name,
         namespace=namespace,
@@ -60,6 +84,7 @@ def upcoming_runs(rjob: Mapping[str, Any], *, count: int, now: datetime) -> Upco
         suspended=spec.suspend,
         suspend_until=suspend_until,
         times=tuple(times),
+        stopped=stopped,
     )
 
 
@@ -81,6 +106,8 @@ def upcoming_text(up: Upcoming, *, now: datetime) -> str:
             f"{heading}\n{subject} is suspended (spec.suspend is true): no scheduled runs"
             f" until it is resumed (kubectl rerun resume {up.name}).\n"
         )
+    if up.stopped is not None and not up.times:
+        return f"{heading}\n{subject}: no scheduled runs: {up.stopped}.\n"
     if up.suspend_until is not None:
         heading += (
             f"\nsuspended until {rfc3339(up.suspend_until)}"
@@ -100,4 +127,5 @@ def upcoming_json(up: Upcoming) -> dict[str, Any]:
         "suspend": up.suspended,
         "suspendUntil": rfc3339(up.suspend_until) if up.suspend_until else None,
         "times": [{"time": t.isoformat(), "utc": rfc3339(t)} for t in up.times],
+        "stopped": up.stopped,
     }
