@@ -997,3 +997,24 @@ def test_a_runner_may_call_off_the_retry_a_failed_run_waits_for(
     )
     runs = executions(kube, delegation.namespace)
     assert [n for n, e in runs.items() if e["spec"]["rerunnableJob"] == name] == [run]
+
+
+def test_a_runner_may_resume_a_job_stopped_by_failures_but_not_change_its_spec(
+    delegation: Delegation, kube: Client
+) -> None:
+    name = f"resume-{uuid.uuid4().hex[:6]}"
+    create_rjob(kube, delegation.namespace, name, suspendAfterFailures=1)
+    allowed(delegation.kubectl(RUNNER, "annotate", f"rjob/{name}", "rerunnable.dev/resume=r1"))
+    wait_until(
+        lambda: (
+            (get_rjob(kube, delegation.namespace, name).get("status") or {}).get("lastResumeToken")
+            == "r1"
+        ),
+        timeout=30,
+        what="the operator to take the resume token",
+    )
+    refused = delegation.kubectl(
+        RUNNER, "patch", f"rjob/{name}", "--type=merge", "-p", '{"spec":{"suspend":true}}'
+    )
+    assert refused.returncode != 0
+    assert RUNNER_ONLY in refused.stderr
