@@ -2,6 +2,10 @@
 
 __all__ = [
     "ANNOTATION_ATTEMPT",
+    "ANNOTATION_BACKFILL",
+    "ANNOTATION_BACKFILL_PARALLELISM",
+    "ANNOTATION_BACKFILL_REQUESTED_BY",
+    "ANNOTATION_BACKFILL_REQUESTED_RANGE",
     "ANNOTATION_CANCEL",
     "ANNOTATION_CANCELLED_BY",
     "ANNOTATION_PARAMETERS_FOR",
@@ -36,6 +40,12 @@ ANNOTATION_SCHEDULED_TIME = f"{GROUP}/scheduled-time"
 # asked, and for which token (so a stamp left from an earlier run never counts).
 ANNOTATION_REQUESTED_BY = f"{GROUP}/requested-by"
 ANNOTATION_REQUESTED_RUN = f"{GROUP}/requested-run"
+# Backfill of the slots of a past range: FROM/TO (RFC 3339, FROM inclusive, TO exclusive), and
+# how many of its runs at once; stamped by the mutating webhook with who asked, for which range.
+ANNOTATION_BACKFILL = f"{GROUP}/backfill"
+ANNOTATION_BACKFILL_PARALLELISM = f"{GROUP}/backfill-parallelism"
+ANNOTATION_BACKFILL_REQUESTED_BY = f"{GROUP}/backfill-requested-by"
+ANNOTATION_BACKFILL_REQUESTED_RANGE = f"{GROUP}/backfill-requested-range"
 # A new token clears a suspension by spec.suspendAfterFailures (a runner's right, like a run).
 ANNOTATION_RESUME = f"{GROUP}/resume"
 # A run's parameters: `parameters.rerunnable.dev/<NAME>` annotations, used by the run whose

@@ -8,6 +8,7 @@ strings stored in the API objects.
 from enum import StrEnum
 
 __all__ = [
+    "BackfillingReason",
     "ConditionType",
     "EventReason",
     "ReadyReason",
@@ -22,6 +23,15 @@ class ConditionType(StrEnum):
     SUSPENDED = "Suspended"
     # On an attempt that ended: whether the run goes on with another attempt (spec.retry).
     RETRYING = "Retrying"
+    # On a RerunnableJob asked to backfill a range (rerunnable.dev/backfill).
+    BACKFILLING = "Backfilling"
+
+
+class BackfillingReason(StrEnum):
+    IN_PROGRESS = "InProgress"  # True: runs remain
+    COMPLETED = "Completed"  # False: every slot handled, every run over
+    INVALID_BACKFILL = "InvalidBackfill"  # False: the request was refused, nothing started
+    STOPPED = "Stopped"  # False: the annotation was cleared before the range was done
 
 
 class RetryingReason(StrEnum):
@@ -93,4 +103,6 @@ class EventReason(StrEnum):
     RUN_RETRYING = "RunRetrying"  # an attempt ended; the next starts after the backoff
     MISSED_SCHEDULE = "MissedSchedule"
     SUSPENDED_AFTER_FAILURES = "SuspendedAfterFailures"
+    BACKFILL_COMPLETED = "BackfillCompleted"
+    BACKFILL_REFUSED = "BackfillRefused"
     NAME_CONFLICT = "NameConflict"

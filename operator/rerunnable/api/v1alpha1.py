@@ -16,6 +16,7 @@ from pydantic.alias_generators import to_camel
 __all__ = [
     "MAX_RETRIES",
     "TERMINAL_PHASES",
+    "BackfillStatus",
     "Backoff",
     "ConcurrencyPolicy",
     "Condition",
@@ -509,6 +510,24 @@ class SkippedRun(_Model):
     message: str = Field(default="", description="Details.")
 
 
+class BackfillStatus(_Model):
+    """The backfill asked for by the rerunnable.dev/backfill annotation, and how far it got."""
+
+    start: datetime = Field(alias="from", description="FROM, inclusive.")
+    end: datetime = Field(alias="to", description="TO, exclusive.")
+    parallelism: int = Field(default=1, description="Backfill runs at most at once.")
+    total: int = Field(default=0, description="Slots in the range.")
+    skipped: int = Field(
+        default=0, description="Slots that had an Execution already (live or backfilled)."
+    )
+    started: int = Field(default=0, description="Backfill runs started.")
+    succeeded: int = Field(default=0, description="Backfill runs that succeeded.")
+    failed: int = Field(default=0, description="Backfill runs that failed or were interrupted.")
+    last_slot: datetime | None = Field(
+        default=None, description="The latest slot handled (started or skipped), oldest first."
+    )
+
+
 class RerunnableJobStatus(_Model):
     """Current state, rebuilt from the world on every pass; the history lives in Executions."""
 
@@ -559,6 +578,9 @@ class RerunnableJobStatus(_Model):
     )
     last_resume_token: str | None = Field(
         default=None, description="The last rerunnable.dev/resume token handled."
+    )
+    backfill: BackfillStatus | None = Field(
+        default=None, description="The last backfill asked for (rerunnable.dev/backfill)."
     )
     recent_executions: list[ExecutionSummary] = Field(
         default_factory=list, description="The most recent Executions, newest first (at most 5)."

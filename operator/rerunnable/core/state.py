@@ -14,6 +14,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from rerunnable.api.names import (
+    ANNOTATION_BACKFILL,
+    ANNOTATION_BACKFILL_PARALLELISM,
+    ANNOTATION_BACKFILL_REQUESTED_BY,
+    ANNOTATION_BACKFILL_REQUESTED_RANGE,
     ANNOTATION_CANCEL,
     ANNOTATION_CANCELLED_BY,
     ANNOTATION_REQUESTED_BY,
@@ -83,6 +87,11 @@ class RerunnableJobState:
     spec_error: str | None
     # rerunnable.dev/resume: a new token clears a suspension by consecutive failures.
     resume_token: str | None
+    # rerunnable.dev/backfill (FROM/TO) and its parallelism, as written; who asked for that
+    # very range, if stamped.
+    backfill: str | None
+    backfill_parallelism: str | None
+    backfill_requested_by: str | None
     status: RerunnableJobStatus
     raw_spec: Mapping[str, Any]
 
@@ -119,6 +128,16 @@ class RerunnableJobState:
             spec_error=spec_error,
             resume_token=(
                 r if isinstance(r := annotations.get(ANNOTATION_RESUME), str) and r else None
+            ),
+            backfill=b
+            if isinstance(b := annotations.get(ANNOTATION_BACKFILL), str) and b
+            else None,
+            backfill_parallelism=annotations.get(ANNOTATION_BACKFILL_PARALLELISM),
+            backfill_requested_by=(
+                annotations.get(ANNOTATION_BACKFILL_REQUESTED_BY)
+                if annotations.get(ANNOTATION_BACKFILL_REQUESTED_RANGE)
+                == annotations.get(ANNOTATION_BACKFILL)
+                else None
             ),
             status=status,
             raw_spec=raw_spec,

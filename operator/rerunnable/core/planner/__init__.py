@@ -10,8 +10,9 @@
    schedule (`stopping`) and the missed-run policy, and a new manual token;
 5. start waiting Executions whose turn has come (`concurrency`);
 6. apply the concurrency policy to what is due now (`concurrency`);
-7. prune finished runs beyond the history limits (`history`);
-8. rebuild the status, and say when to look again (`status`).
+7. start the slots of a backfill, oldest first, as the policy allows (`backfilling`);
+8. prune finished runs beyond the history limits (`history`);
+9. rebuild the status, and say when to look again (`status`).
 
 Nothing here reads the clock or talks to the API server. The shell applies
 the plan in the order of its fields and writes the status last, so a crash at
@@ -25,6 +26,7 @@ from datetime import datetime
 from rerunnable.api.reasons import RunReason
 from rerunnable.api.v1alpha1 import TERMINAL_PHASES, ExecutionPhase
 from rerunnable.core.planner import (
+    backfilling,
     concurrency,
     due,
     following,
@@ -99,12 +101,19 @@ def plan(
         # 6. The concurrency policy over what is due now.
         concurrency.admit(p, rjob.spec.concurrency_policy, found)
 
-    # 7. History limits.
+    # 7. Backfill: an explicit request, not limited by suspension or the stop rules.
+    filled = (
+        backfilling.backfill(p, schedule, rjob.spec.concurrency_policy)
+        if rjob.spec is not None
+        else backfilling.Backfill(rjob.status.backfill)
+    )
+
+    # 8. History limits.
     deletes = history.prune(p, rjob.spec) if rjob.spec is not None else []
 
-    # 8. Status.
+    # 9. Status.
     new_status = status.build_status(
-        p, found, stops, schedule=schedule, invalid=invalid, deleted=set(deletes)
+        p, found, stops, filled, schedule=schedule, invalid=invalid, deleted=set(deletes)
     )
     return Plan(
         execution_updates=p.updates,

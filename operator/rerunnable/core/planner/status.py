@@ -20,6 +20,7 @@ from rerunnable.api.v1alpha1 import (
 )
 from rerunnable.core.messages import with_held_token
 from rerunnable.core.naming import scheduled_execution_name
+from rerunnable.core.planner.backfilling import Backfill
 from rerunnable.core.planner.due import Due
 from rerunnable.core.planner.model import Event
 from rerunnable.core.planner.stopping import Stops
@@ -39,6 +40,7 @@ def build_status(
     p: Pass,
     due: Due,
     stops: Stops,
+    filled: Backfill,
     *,
     schedule: ValidSchedule | None,
     invalid: InvalidSpecError | None,
@@ -74,6 +76,8 @@ def build_status(
         _transition(p, ConditionType.READY, ready),
         _transition(p, ConditionType.SUSPENDED, suspension),
     ]
+    if filled.condition is not None:
+        conditions.append(_transition(p, ConditionType.BACKFILLING, filled.condition))
     if ready[0] == "False" and _changed(p.rjob.status.conditions, ConditionType.READY, ready):
         p.events.append(Event("Warning", ready[1], ready[2]))
     halted = suspension[1] == SuspendedReason.CONSECUTIVE_FAILURES
@@ -106,6 +110,7 @@ def build_status(
             max(0, spec.max_runs - started) if spec is not None and spec.max_runs else None
         ),
         last_resume_token=stops.resume_token,
+        backfill=filled.status,
         recent_executions=recent,
     )
 
