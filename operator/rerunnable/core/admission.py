@@ -15,6 +15,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from rerunnable.api.names import (
+    ANNOTATION_BACKFILL,
+    ANNOTATION_BACKFILL_PARALLELISM,
+    ANNOTATION_BACKFILL_REQUESTED_BY,
+    ANNOTATION_BACKFILL_REQUESTED_RANGE,
     ANNOTATION_CANCEL,
     ANNOTATION_CANCELLED_BY,
     ANNOTATION_REQUESTED_BY,
@@ -23,11 +27,12 @@ from rerunnable.api.names import (
 )
 from rerunnable.api.reasons import ReadyReason
 from rerunnable.api.v1alpha1 import RerunnableJobSpec
+from rerunnable.core.backfill import backfill_slots, parse_request
 from rerunnable.core.parameters import check_declarations, resolve, sent_parameters
 from rerunnable.core.schedule import InvalidSpecError, validate_schedule
 from rerunnable.core.state import validation_message
 
-__all__ = ["canceller_stamp", "check_run", "check_spec", "requester_stamp"]
+__all__ = ["canceller_stamp", "check_backfill", "check_run", "check_spec", "requester_stamp"]
 
 
 def check_spec(
@@ -55,18 +60,45 @@ def check_run(
     resolve(spec.parameters, sent_parameters(new, token) or {})
 
 
+def check_backfill(
+    spec: RerunnableJobSpec,
+    old: Mapping[str, str] | None,
+    new: Mapping[str, str],
+    *,
+    namespace: str,
+    name: str,
+    now: datetime,
+) -> None:
+    """Raise BackfillError, naming the annotation, when the request asks for a backfill (a new
+    range or parallelism) that the operator would refuse."""
+    keys = (ANNOTATION_BACKFILL, ANNOTATION_BACKFILL_PARALLELISM)
+    value = new.get(ANNOTATION_BACKFILL)
+    if not value or (old is not None and all(old.get(k) == new.get(k) for k in keys)):
+        return
+    request = parse_request(value, new.get(ANNOTATION_BACKFILL_PARALLELISM))
+    schedule = validate_schedule(spec, hash_key=f"{namespace}/{name}", now=now)
+    backfill_slots(request, schedule, now)
+
+
 def requester_stamp(
     old: Mapping[str, str] | None, new: Mapping[str, str], username: str
 ) -> dict[str, str]:
-    """The annotations recording who asked for a run: set only when the run token is new.
+    """The annotations recording who asked for a run, or a backfill: set only when the run
+    token, or the backfill's range, is new.
 
     The token goes with the user, so that a stamp left from an earlier run (the
     webhook was down for this one) is never read as this run's.
     """
+    stamp: dict[str, str] = {}
     token = new.get(ANNOTATION_RUN)
-    if not token or (old is not None and old.get(ANNOTATION_RUN) == token):
-        return {}
-    return {ANNOTATION_REQUESTED_BY: username, ANNOTATION_REQUESTED_RUN: token}
+    if token and (old is None or old.get(ANNOTATION_RUN) != token):
+        stamp.update({ANNOTATION_REQUESTED_BY: username, ANNOTATION_REQUESTED_RUN: token})
+    span = new.get(ANNOTATION_BACKFILL)
+    if span and (old is None or old.get(ANNOTATION_BACKFILL) != span):
+        stamp.update(
+            {ANNOTATION_BACKFILL_REQUESTED_BY: username, ANNOTATION_BACKFILL_REQUESTED_RANGE: span}
+        )
+    return stamp
 
 
 def canceller_stamp(

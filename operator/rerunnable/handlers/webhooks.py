@@ -5,10 +5,11 @@ Importing this module registers them with kopf. The webhook configurations
 Helm chart, not to kopf: the operator needs no right to edit them.
 
 - `/validate`: refuses a spec the operator could not serve (the chart makes
-  that fail closed), and a run whose parameters the operator would refuse
-  (failing open: the operator then skips the run, InvalidParameters).
-- `/requested-by`: stamps who asked for a run (failing open: a run still
-  starts, without a recorded requester).
+  that fail closed), and a run whose parameters the operator would refuse or
+  a backfill it would refuse (failing open: the operator then skips the run,
+  InvalidParameters, or reports the backfill, InvalidBackfill).
+- `/requested-by`: stamps who asked for a run or a backfill (failing open: a
+  run still starts, without a recorded requester).
 - `/cancelled-by`: stamps who cancelled a run (failing open too).
 """
 
@@ -25,7 +26,14 @@ from rerunnable.api.names import (
     VERSION,
 )
 from rerunnable.controller.serving import ServingOptions
-from rerunnable.core.admission import canceller_stamp, check_run, check_spec, requester_stamp
+from rerunnable.core.admission import (
+    canceller_stamp,
+    check_backfill,
+    check_run,
+    check_spec,
+    requester_stamp,
+)
+from rerunnable.core.backfill import BackfillError
 from rerunnable.core.parameters import ParameterError
 from rerunnable.core.schedule import InvalidSpecError
 
@@ -68,8 +76,20 @@ async def validate(
         # A run asked of a job whose spec is already invalid: the operator reports the spec
         # in status, and a run request is no place to refuse it.
         return
+    before = old.metadata.annotations if old is not None else None
     try:
-        check_run(checked, old.metadata.annotations if old is not None else None, annotations)
+        check_backfill(
+            checked,
+            before,
+            annotations,
+            namespace=namespace or "",
+            name=name or "",
+            now=datetime.now(UTC),
+        )
+    except BackfillError as e:
+        raise kopf.AdmissionError(e.message, code=422) from e
+    try:
+        check_run(checked, before, annotations)
     except ParameterError as e:
         token = annotations.get(ANNOTATION_RUN)
         raise kopf.AdmissionError(

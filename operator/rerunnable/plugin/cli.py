@@ -16,6 +16,7 @@ from rerunnable import __version__
 from rerunnable.plugin.cluster import connect
 from rerunnable.plugin.commands import (
     Console,
+    backfill_command,
     cancel_command,
     default_token,
     history_command,
@@ -46,6 +47,7 @@ examples:
   kubectl rerun next nightly-backup -c 10
   kubectl rerun suspend nightly-backup --until 2h
   kubectl rerun resume nightly-backup
+  kubectl rerun backfill nightly-backup --from 2026-11-01T00:00:00Z --to 2026-11-08T00:00:00Z
 
 Put the global flags after "kubectl rerun" (kubectl refuses flags placed
 before a plugin's name): kubectl rerun history NAME -n team-a --context prod.
@@ -82,6 +84,25 @@ examples:
   kubectl rerun run nightly-backup --wait
   kubectl rerun run nightly-backup --wait --timeout 10m -n team-a
   kubectl rerun run nightly-backup --token "$CI_PIPELINE_ID" --wait   # safe to retry
+"""
+
+_BACKFILL_EPILOG = f"""\
+Sets rerunnable.dev/backfill=FROM/TO (and rerunnable.dev/backfill-parallelism)
+on the RerunnableJob. Every slot of every schedule in [FROM, TO), in the job's
+time zone, gets one Execution (trigger Backfill) named as the slot's scheduled
+run, so a slot that already ran, live or in an earlier backfill, is skipped.
+Oldest first, at most --parallel at once, within the concurrencyPolicy;
+suspend and the stop rules do not limit a backfill. At most 1000 slots.
+The same range again changes nothing; a new range replaces the old one.
+
+With --wait, prints the progress as it changes and exits 0 once every run has
+ended and none failed, 1 if some failed or the backfill is refused, 2 when
+--timeout (default {DEFAULT_TIMEOUT}) passes first.
+
+examples:
+  kubectl rerun backfill nightly-report --from 2026-11-01T00:00:00Z --to 2026-11-08T00:00:00Z
+  kubectl rerun backfill nightly-report --from 2026-11-01T00:00:00+01:00 \\
+      --to 2026-11-02T00:00:00+01:00 --parallel 3 --wait
 """
 
 _CANCEL_EPILOG = f"""\
@@ -326,6 +347,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     command("resume", "resume the scheduled runs of a RerunnableJob", _RESUME_EPILOG)
+
+    fill = command("backfill", "run the slots of a past time range", _BACKFILL_EPILOG)
+    fill.add_argument("--from", dest="start", required=True, metavar="TIME",
+                      help="the range's start, RFC 3339, inclusive")  # fmt: skip
+    fill.add_argument("--to", dest="end", required=True, metavar="TIME",
+                      help="the range's end, RFC 3339, exclusive, not in the future")  # fmt: skip
+    fill.add_argument("--parallel", type=_count, default=1, metavar="N",
+                      help="backfill runs at once (default 1; with concurrencyPolicy other than"
+                      " Allow, always 1)")  # fmt: skip
+    wait_flags(fill, "follow the backfill until every run has ended; exit 0, 1 or 2")
     return parser
 
 
@@ -335,7 +366,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     if args.command is None:
         parser.print_help(sys.stderr)
         parser.exit(1)
-    if args.command in ("run", "cancel") and args.timeout is not None and not args.wait:
+    if args.command in ("run", "cancel", "backfill") and args.timeout is not None and not args.wait:
         parser.error("--timeout needs --wait")
     if args.command == "run":
         names = [name for name, _ in args.parameters]
@@ -381,6 +412,17 @@ def dispatch(args: argparse.Namespace, console: Console) -> int:
             return suspend_command(cluster, args.name, until=args.until, console=console)
         if args.command == "resume":
             return resume_command(cluster, args.name, console=console)
+        if args.command == "backfill":
+            return backfill_command(
+                cluster,
+                args.name,
+                start=args.start,
+                end=args.end,
+                parallelism=args.parallel,
+                wait=args.wait,
+                timeout=args.timeout or parse_duration(DEFAULT_TIMEOUT),
+                console=console,
+            )
     raise AssertionError(f"unknown command {args.command!r}")  # pragma: no cover
 
 

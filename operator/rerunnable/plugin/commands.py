@@ -24,6 +24,7 @@ from rerunnable.api.v1alpha1 import (
 )
 from rerunnable.core import parameters
 from rerunnable.core.naming import manual_execution_name
+from rerunnable.plugin.backfilling import backfill_annotations, check_backfill, look
 from rerunnable.plugin.cancelling import (
     CANCEL_PATCH,
     cancel_verdict,
@@ -34,6 +35,7 @@ from rerunnable.plugin.cancelling import (
 from rerunnable.plugin.cluster import Cluster, TransientError
 from rerunnable.plugin.errors import PluginError
 from rerunnable.plugin.follow import (
+    EXIT_FAILED,
     EXIT_OK,
     EXIT_TIMEOUT,
     Snapshot,
@@ -518,3 +520,51 @@ def resume_command(cluster: Cluster, name: str, *, console: Console) -> int:
     cluster.patch_rjob(name, body)
     console.say(f"rerunnablejob/{name} resumed: {'; '.join(said)}")
     return EXIT_OK
+
+
+# -- backfill -----------------------------------------------------------------------------------
+
+
+def backfill_command(
+    cluster: Cluster,
+    name: str,
+    *,
+    start: str,
+    end: str,
+    parallelism: int,
+    wait: bool,
+    timeout: timedelta,
+    console: Console,
+) -> int:
+    """Ask for the backfill of [start, end); with --wait, follow it until every run is over."""
+    rjob = cluster.get_rjob(name)
+    request, slots = check_backfill(rjob, start, end, parallelism, console.now())
+    cluster.patch_rjob(name, {"metadata": {"annotations": backfill_annotations(request)}})
+    console.say(
+        f"rerunnablejob/{name} backfill requested: {slots} slots from {rfc3339(request.start)}"
+        f" to {rfc3339(request.end)}, {request.parallelism} at once"
+    )
+    if not wait:
+        return EXIT_OK
+    deadline = console.monotonic() + timeout.total_seconds()
+    said = ""
+    while True:
+        try:
+            seen = look(cluster.get_rjob(name), request)
+        except TransientError:
+            seen = None
+        if seen is not None and seen.message and seen.message != said:
+            said = seen.message
+            console.say(f"{console.clock():%H:%M:%S}  {said}")
+        if seen is not None and seen.state == "refused":
+            raise PluginError(seen.message)
+        if seen is not None and seen.state == "done":
+            return EXIT_FAILED if seen.failed else EXIT_OK
+        remaining = deadline - console.monotonic()
+        if remaining <= 0:
+            console.warn(
+                f"error: timed out after {short_duration(timeout)} waiting for the backfill of"
+                f" rerunnablejob/{name}; it goes on"
+            )
+            return EXIT_TIMEOUT
+        console.sleep(min(POLL_INTERVAL, remaining))
