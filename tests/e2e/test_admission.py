@@ -9,6 +9,7 @@ test's namespace alone (other tests share the cluster).
 import base64
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from subprocess import CompletedProcess
 from typing import Any
 
@@ -524,3 +525,30 @@ def test_the_execution_records_who_cancelled_the_run(
         timeout=30,
         what="an event naming who cancelled the run",
     )
+
+
+def test_a_bad_backfill_is_refused_at_annotate_and_a_good_one_records_who_asked(
+    cluster: Cluster, kube: Client, namespace: str, webhooks: OperatorProcess
+) -> None:
+    create_rjob(kube, namespace, "report", schedule="0 * * * *")
+    refused = annotate(
+        cluster, namespace, "rjob/report", "rerunnable.dev/backfill=2026-11-01T00:00:00Z/later"
+    )
+    assert refused.returncode != 0, refused.stdout
+    assert "rerunnable.dev/backfill: TO 'later' is not an RFC 3339 time" in refused.stderr
+    assert "rerunnable.dev/backfill" not in (
+        get_rjob(kube, namespace, "report")["metadata"].get("annotations") or {}
+    )
+
+    done = annotate(
+        cluster,
+        namespace,
+        "rjob/report",
+        "rerunnable.dev/backfill=2026-11-01T00:00:00Z/2026-11-01T02:00:00Z",
+    )
+    assert done.returncode == 0, done.stderr
+    annotations = get_rjob(kube, namespace, "report")["metadata"]["annotations"]
+    assert annotations["rerunnable.dev/backfill-requested-by"] == username(cluster)
+    first = "report-" + str(int(datetime(2026, 11, 1, tzinfo=UTC).timestamp()) // 60)
+    wait_phase(kube, namespace, first, "Succeeded")
+    assert executions(kube, namespace)[first]["spec"]["requestedBy"] == username(cluster)

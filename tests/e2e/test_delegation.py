@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from subprocess import CompletedProcess
 from typing import Any
 
@@ -21,6 +22,7 @@ from lightkube import Client
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Namespace
 
+from rerunnable.core.naming import scheduled_execution_name
 from tests.e2e.chart import (
     delete_cluster_scoped,
     helm_template,
@@ -1018,3 +1020,15 @@ def test_a_runner_may_resume_a_job_stopped_by_failures_but_not_change_its_spec(
     )
     assert refused.returncode != 0
     assert RUNNER_ONLY in refused.stderr
+
+
+def test_a_runner_may_backfill_and_a_viewer_may_not(delegation: Delegation, kube: Client) -> None:
+    name = f"fill-{uuid.uuid4().hex[:6]}"
+    create_rjob(kube, delegation.namespace, name, schedule="0 0 * * *")
+    span = "rerunnable.dev/backfill=2026-11-01T00:00:00Z/2026-11-02T00:00:00Z"
+    denied = delegation.kubectl(VIEWER, "annotate", f"rjob/{name}", span)
+    assert denied.returncode != 0
+    allowed(delegation.kubectl(RUNNER, "annotate", f"rjob/{name}", span))
+    slot = scheduled_execution_name(name, datetime(2026, 11, 1, tzinfo=UTC))
+    wait_phase(kube, delegation.namespace, slot, "Succeeded")
+    assert executions(kube, delegation.namespace)[slot]["spec"]["trigger"] == "Backfill"
