@@ -579,6 +579,11 @@ class RerunnableJobStatus(_Model):
     last_resume_token: str | None = Field(
         default=None, description="The last rerunnable.dev/resume token handled."
     )
+    last_completed_executions: list[str] = Field(
+        default_factory=list,
+        description="The runs that ended at lastCompletionTime, counted already (times have "
+        "whole seconds: several runs can end in one).",
+    )
     backfill: BackfillStatus | None = Field(
         default=None, description="The last backfill asked for (rerunnable.dev/backfill)."
     )

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from rerunnable.api.reasons import BackfillingReason, ConditionType, EventReason
-from rerunnable.api.v1alpha1 import RerunnableJobSpec, Trigger
+from rerunnable.api.v1alpha1 import RerunnableJobSpec, Trigger, to_wire
 from rerunnable.core.backfill import (
     BackfillError,
     BackfillRequest,
@@ -249,3 +249,25 @@ def test_a_job_without_a_schedule_has_nothing_to_backfill() -> None:
     p = plan(r, [], {}, NOW)
     assert p.creates == ()
     assert "no schedule" in backfilling(p)[2]
+
+
+def test_runs_that_end_in_the_same_second_are_each_counted_once() -> None:
+    five, six = slot_name("05:00"), slot_name("06:00")
+    ended = [
+        execution(n, phase="Succeeded", trigger="Backfill", job_name=n, scheduled_time=at(h),
+                  completion_time=at("10:10"))
+        for n, h in ((five, "05:00"), (six, "06:00"))
+    ]  # fmt: skip
+    state = {"from": at("05:00"), "to": at("09:00"), "total": 4, "started": 2, "succeeded": 1,
+             "lastSlot": at("06:00")}  # fmt: skip
+    # The last status counted 05:00's run, which ended in the same second as 06:00's.
+    counted = {"backfill": state, "lastCompletionTime": at("10:10"),
+               "lastCompletedExecutions": [five]}  # fmt: skip
+    p = run(hourly(status=counted), ended)
+    assert p.status.backfill is not None
+    assert p.status.backfill.succeeded == 2
+    assert sorted(p.status.last_completed_executions) == sorted([five, six])
+    # And the next pass, from that status, counts neither again.
+    again = run(hourly(status=to_wire(p.status)), ended)
+    assert again.status.backfill is not None
+    assert again.status.backfill.succeeded == 2

@@ -101,11 +101,9 @@ def _in_range(p: Pass, name: str, state: BackfillStatus) -> bool:
 
 def _counted(p: Pass, state: BackfillStatus) -> BackfillStatus:
     """`state` with the backfill runs that ended since the last status counted."""
-    watermark = p.rjob.status.last_completion_time
     succeeded, failed = state.succeeded, state.failed
-    for name in p.run_ends():
-        ended = p.statuses[name].completion_time or p.executions[name].created
-        if (watermark is not None and ended <= watermark) or not _in_range(p, name, state):
+    for name in p.news():
+        if not _in_range(p, name, state):
             continue
         if p.statuses[name].phase == ExecutionPhase.SUCCEEDED:
             succeeded += 1

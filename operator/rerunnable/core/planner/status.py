@@ -101,6 +101,7 @@ def build_status(
         last_run_time=last_run,
         last_result=results.last_result,
         last_completion_time=results.last_completion,
+        last_completed_executions=list(results.last_completed),
         next_schedule_time=due.next_schedule_time,
         last_run_token=due.last_run_token,
         last_skipped=p.skipped or previous.last_skipped,
@@ -120,6 +121,7 @@ class _Results:
     last_success: datetime | None
     last_result: ExecutionPhase | None
     last_completion: datetime | None
+    last_completed: tuple[str, ...]
 
 
 def _results(p: Pass) -> _Results:
@@ -135,15 +137,20 @@ def _results(p: Pass) -> _Results:
     last_success = max([t for t in [previous.last_successful_time, *successes] if t], default=None)
     # A run that ended after the recorded result replaces it; pruning the newest run
     # (it is gone from `finished`) changes nothing.
-    newer = [
-        n
-        for n in finished
-        if previous.last_completion_time is None or completed(n) > previous.last_completion_time
-    ]
-    latest = max(newer, key=completed, default=None)
-    if latest is None:
-        return _Results(last_success, previous.last_result, previous.last_completion_time)
-    return _Results(last_success, p.statuses[latest].phase, completed(latest))
+    newer = p.news()
+    if not newer:
+        return _Results(
+            last_success,
+            previous.last_result,
+            previous.last_completion_time,
+            tuple(previous.last_completed_executions),
+        )
+    latest = newer[-1]
+    at = completed(latest)
+    same_second = [n for n in newer if completed(n) == at]
+    if at == previous.last_completion_time:
+        same_second = [*previous.last_completed_executions, *same_second]
+    return _Results(last_success, p.statuses[latest].phase, at, tuple(same_second))
 
 
 def _ready(p: Pass, due: Due, invalid: InvalidSpecError | None) -> Value:

@@ -37,15 +37,7 @@ class Stops:
 def stops(p: Pass, spec: RerunnableJobSpec) -> Stops:
     previous = p.rjob.status
     failures = previous.consecutive_failures
-    watermark = previous.last_completion_time
-    ends = [
-        n
-        for n in p.run_ends()
-        if watermark is None
-        or (p.statuses[n].completion_time or p.executions[n].created) > watermark
-    ]
-    ends.sort(key=lambda n: p.statuses[n].completion_time or p.executions[n].created)
-    for name in ends:
+    for name in p.news():
         status = p.statuses[name]
         first = p.executions[p.executions[name].spec.retry_of or name]
         if status.phase == ExecutionPhase.SUCCEEDED:

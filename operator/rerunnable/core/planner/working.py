@@ -109,6 +109,27 @@ class Pass:
                 ends.append(last)
         return ends
 
+    def ended_at(self, name: str) -> datetime:
+        return self.statuses[name].completion_time or self.executions[name].created
+
+    def news(self) -> list[str]:
+        """The runs that are over and were not counted by the last status, by when they ended.
+
+        The status counts runs up to its lastCompletionTime and names those that ended
+        at that very second (lastCompletedExecutions): times have whole seconds, and
+        several runs can end in one.
+        """
+        mark = self.rjob.status.last_completion_time
+        seen = set(self.rjob.status.last_completed_executions)
+        fresh = [
+            n
+            for n in self.run_ends()
+            if mark is None
+            or self.ended_at(n) > mark
+            or (self.ended_at(n) == mark and n not in seen)
+        ]
+        return sorted(fresh, key=self.ended_at)
+
     def stop_retry(self, name: str, reason: str, message: str) -> None:
         """Call off the retry the ended attempt `name` waits for: the run is over."""
         self.retry_waiting.discard(name)
