@@ -1254,3 +1254,49 @@ def test_cancel_wait_times_out_with_2() -> None:
     assert cancel_it(cluster, clock, con, wait=True, timeout=timedelta(seconds=2)) == EXIT_TIMEOUT
     assert clock.elapsed == 2.0
     assert "timed out after 2s waiting for execution job-m1 to end" in err.getvalue()
+
+
+def attempt_obj(n: int, phase: str, retrying: str | None = None) -> dict[str, Any]:
+    """Attempt n of run t1 of job `job`; `retrying` is its Retrying condition's reason."""
+    first = manual_execution_name("job", "t1")
+    name = first if n == 1 else f"{first}-{n}"
+    spec: dict[str, Any] = {"rerunnableJob": "job", "trigger": "Manual", "attempt": n}
+    if n > 1:
+        spec["retryOf"] = first
+    status: dict[str, Any] = {"phase": phase}
+    if retrying is not None:
+        status["conditions"] = [
+            {"type": "Retrying", "status": "True" if retrying == "Waiting" else "False",
+             "reason": retrying, "message": "m"}
+        ]  # fmt: skip
+        if retrying == "Waiting":
+            status["nextAttemptTime"] = "2026-11-22T08:00:30Z"
+    return {"metadata": {"name": name}, "spec": spec, "status": status}
+
+
+def test_run_wait_follows_the_attempts_of_a_run_to_its_end() -> None:
+    clock = FakeClock()
+    con, out, _ = console(clock)
+    waiting = attempt_obj(1, "Failed", "Waiting")
+    cluster = ScriptedCluster(
+        [job_obj()],
+        [None, waiting, None, waiting, attempt_obj(2, "Succeeded")],
+    )
+    assert run_it(cluster, clock, console=con) == EXIT_OK
+    first = manual_execution_name("job", "t1")
+    lines = out.getvalue().splitlines()
+    assert f"Execution {first} Failed" in lines
+    assert any(f"attempt 2 ({first}-2) starts at 08:00:30" in line for line in lines)
+    assert lines[-1] == f"Execution {first}-2 Succeeded"
+
+
+def test_run_wait_ends_when_the_waiting_retry_is_called_off() -> None:
+    clock = FakeClock()
+    con, out, _ = console(clock)
+    cluster = ScriptedCluster(
+        [job_obj()],
+        [None, attempt_obj(1, "Failed", "Waiting"), None, attempt_obj(1, "Failed", "Cancelled")],
+    )
+    assert run_it(cluster, clock, console=con) == EXIT_FAILED
+    first = manual_execution_name("job", "t1")
+    assert out.getvalue().splitlines()[-1] == f"Execution {first}: its retry was called off"

@@ -223,6 +223,7 @@ class _Followed:
     seen: bool  # the Execution was there at some look
     execution_name: str = ""  # the attempt followed now: the run's first, then its retries
     attempts: int = 1  # attempts seen of this run
+    previous: str | None = None  # the attempt before, while the next one waits to be made
     last: Snapshot | None = None
     reported: object = None
     said_waiting: bool = False
@@ -276,8 +277,14 @@ def _take_a_look(
     An attempt that ended with a retry to come is not the end: the next attempt is
     followed from then on."""
     execution_name = followed.execution_name
-    if execution is None and followed.attempts > 1 and not followed.seen:
-        return None  # the next attempt waits for its backoff
+    if execution is None and followed.previous is not None and not followed.seen:
+        # The next attempt waits for its backoff, unless its retry was called off since.
+        before = cluster.find_execution(followed.previous)
+        if before is None or Snapshot.of(before).next_attempt is not None:
+            return None
+        off = Snapshot.of(before)
+        console.say(f"Execution {followed.previous}: its retry was called off")
+        return exit_code_for_phase(off.phase)
     verdict = assess(
         token=token,
         execution_name=execution_name,
@@ -299,6 +306,7 @@ def _take_a_look(
         console.say(final_line(execution_name, verdict.snapshot))
         if verdict.snapshot.next_attempt is not None:
             console.say(retry_line(console.clock(), verdict.snapshot))
+            followed.previous = execution_name
             followed.execution_name = verdict.snapshot.next_attempt
             followed.attempts += 1
             followed.seen = False

@@ -39,7 +39,7 @@ def stops(p: Pass, spec: RerunnableJobSpec) -> Stops:
     failures = previous.consecutive_failures
     for name in p.news():
         status = p.statuses[name]
-        first = p.executions[p.executions[name].spec.retry_of or name]
+        first = p.executions.get(p.executions[name].spec.retry_of or name, p.executions[name])
         if status.phase == ExecutionPhase.SUCCEEDED:
             failures = 0
         elif first.spec.trigger in (Trigger.SCHEDULE, Trigger.BACKFILL):
