@@ -248,11 +248,10 @@ def test_the_next_attempt_exists_already_nothing_is_created_twice() -> None:
 # -- the concurrency policy -------------------------------------------------------------------
 
 
-DUE_NOW = {"lastScheduleTime": at("10:16")}
-
-
 def every_minute(policy: str) -> RerunnableJobState:
-    return rjob(schedule="* * * * *", policy=policy, status=DUE_NOW, extra={"retry": RETRY})
+    """A job with retries that runs every minute; 10:17 ran (FIRST is its run)."""
+    status = {"lastScheduleTime": at("10:17")}
+    return rjob(schedule="* * * * *", policy=policy, status=status, extra={"retry": RETRY})
 
 
 LATER = at("10:18:05")  # the 10:18 slot is due
@@ -264,13 +263,8 @@ def waiting() -> ExecutionState:
 
 
 def test_forbid_skips_a_new_slot_while_a_retry_waits() -> None:
-    # 10:17 ran (FIRST is its run); look at 10:18 with the retry of 10:17 still waiting.
-    r = rjob(
-        schedule="* * * * *",
-        policy="Forbid",
-        status={"lastScheduleTime": at("10:17")},
-        extra={"retry": RETRY},
-    )
+    # At 10:18, the retry of 10:17 still waits.
+    r = every_minute("Forbid")
     p = plan(r, [waiting()], jobs(job(FIRST)), LATER)
     assert p.creates == ()
     assert p.status.last_skipped is not None
@@ -279,12 +273,7 @@ def test_forbid_skips_a_new_slot_while_a_retry_waits() -> None:
 
 
 def test_replace_calls_off_a_waiting_retry_and_runs_the_new_slot() -> None:
-    r = rjob(
-        schedule="* * * * *",
-        policy="Replace",
-        status={"lastScheduleTime": at("10:17")},
-        extra={"retry": RETRY},
-    )
+    r = every_minute("Replace")
     p = plan(r, [waiting()], jobs(job(FIRST)), LATER)
     assert [c.name for c in p.creates] == [scheduled_execution_name("backup", at("10:18"))]
     status = written(p, FIRST)
