@@ -352,12 +352,12 @@ def test_kubectl_get_rjex_shows_the_columns(
     wide = kubectl_ok(cluster, "get", "rerunnable", "-n", namespace, "-o", "wide").stdout
 
     assert header(narrow) == [
-        *("NAME", "JOB", "TRIGGER", "PHASE", "PROGRESS", "STEP"),
+        *("NAME", "JOB", "TRIGGER", "ATTEMPT", "PHASE", "PROGRESS", "STEP"),
         *("STARTED", "COMPLETED", "AGE"),
     ]
     assert header(wide) == [
-        *("NAME", "JOB", "TRIGGER", "PHASE", "PROGRESS", "STEP"),
-        *("SUCCEEDED", "FAILED", "REQUESTED BY"),
+        *("NAME", "JOB", "TRIGGER", "ATTEMPT", "PHASE", "PROGRESS", "STEP"),
+        *("SUCCEEDED", "FAILED", "REQUESTED BY", "NEXT ATTEMPT"),
         *("STARTED", "COMPLETED", "AGE"),
     ]
     (row,) = rows(narrow)
