@@ -143,3 +143,25 @@ def test_a_finished_run_shows_no_cancel_under_way() -> None:
     text = status_text(run, [], NOW)
     assert "cancel:" not in text
     assert "phase:     Interrupted: Cancelled: cancelled by bob; its Job is deleted" in text
+
+
+def test_status_shows_the_attempt_and_when_the_next_one_starts() -> None:
+    run = execution(
+        {
+            "phase": "Failed",
+            "reason": "BackoffLimitExceeded",
+            "nextAttemptTime": "2026-11-22T08:00:30Z",
+            "conditions": [
+                {
+                    "type": "Retrying",
+                    "status": "True",
+                    "reason": "Waiting",
+                    "message": "attempt 3 of 3 starts at 2026-11-22T08:00:30Z",
+                }
+            ],
+        }
+    )
+    run["spec"].update({"attempt": 2, "retryOf": "nightly-m1"})
+    lines = status_text(run, [], NOW).splitlines()
+    assert "attempt:   2 (a retry of nightly-m1)" in lines
+    assert "retry:     attempt 3 of 3 starts at 2026-11-22T08:00:30Z (Waiting)" in lines

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from rerunnable.api.names import ANNOTATION_CANCEL, ANNOTATION_CANCELLED_BY
+from rerunnable.api.reasons import ConditionType
 from rerunnable.api.v1alpha1 import TERMINAL_PHASES, ExecutionStatus, RunReport, StepStatus
 from rerunnable.plugin.output import (
     NONE,
@@ -88,6 +89,12 @@ def status_text(
     if status.reason:
         phase += f": {status.reason}" + (f": {status.message}" if status.message else "")
     lines.append(f"phase:     {phase}")
+    attempt = spec.get("attempt")
+    if isinstance(attempt, int) and attempt > 1:
+        lines.append(f"attempt:   {attempt} (a retry of {spec.get('retryOf', NONE)})")
+    retrying = next((c for c in status.conditions if c.type == ConditionType.RETRYING), None)
+    if retrying is not None:
+        lines.append(f"retry:     {retrying.message} ({retrying.reason})")
     annotations = meta.get("annotations") or {}
     if annotations.get(ANNOTATION_CANCEL) == "true" and status.phase not in TERMINAL_PHASES:
         asker = annotations.get(ANNOTATION_CANCELLED_BY)
