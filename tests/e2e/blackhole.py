@@ -43,10 +43,16 @@ class Blackhole:
     def close(self) -> None:
         async def shutdown() -> None:
             self._server.close()
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            # Until none is left: a connection accepted while the first ones were being
+            # cancelled has a task of its own, and a task left pending when the loop closes
+            # leaves its sockets to the garbage collector (a ResourceWarning: an error here).
+            for _ in range(10):
+                tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+                if not tasks:
+                    return
+                for task in tasks:
+                    task.cancel()
+                await asyncio.wait(tasks, timeout=2)
 
         self._call(shutdown())
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -80,14 +86,17 @@ class Blackhole:
         except OSError:
             pass
         finally:
+            # Close before the first await: a second cancel (the proxy shutting down) may
+            # interrupt this block at any await.
+            writers = [w for w in (client_w, server_w) if w is not None]
             for pump in pumps:
                 pump.cancel()
+            for w in writers:
+                w.close()
             await asyncio.gather(*pumps, return_exceptions=True)
-            for w in (client_w, server_w):
-                if w is not None:
-                    w.close()
-                    with contextlib.suppress(Exception):
-                        await w.wait_closed()
+            for w in writers:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(w.wait_closed(), timeout=1)
 
     async def _read(self, source: asyncio.StreamReader, queue: "asyncio.Queue[bytes]") -> None:
         while True:
