@@ -287,6 +287,21 @@ def test_replace_calls_off_a_waiting_retry_and_runs_the_new_slot() -> None:
     assert all(c.trigger != Trigger.RETRY for c in plan(r, [replaced], {}, at("10:30:30")).creates)
 
 
+def test_replace_in_the_pass_a_retry_comes_due_calls_the_retry_off_before_it_exists() -> None:
+    # Found by the chaos suite: the retry's attempt 2, planned in this very pass, was then
+    # "interrupted" by the new slot's Replace: an Execution that did not exist yet (the shell
+    # failed on it in every pass after, and the job ran nothing more).
+    r = every_minute("Replace")
+    due_now = attempt(1, ended=at("10:17:30"))  # its retry is due at 10:18:00
+    p = plan(r, [due_now], jobs(job(FIRST)), LATER)
+    assert [c.name for c in p.creates] == [scheduled_execution_name("backup", at("10:18"))]
+    assert [i.execution for i in p.interrupts] == []
+    c = condition(written(p, FIRST))
+    assert c is not None
+    assert (c.status, c.reason) == ("False", RetryingReason.REPLACED)
+    assert p.status.active == [scheduled_execution_name("backup", at("10:18"))]
+
+
 def test_a_queued_run_waits_behind_a_waiting_retry() -> None:
     queued = execution("backup-mqueued", phase="Pending", trigger="Manual", queued=True)
     r = retried(policy="Queue")

@@ -133,7 +133,13 @@ def _create(p: Pass, candidate: _Candidate, *, queued: bool = False) -> None:
 def _replace(p: Pass, name: str, by: str) -> None:
     """End what runs (Interrupted, Replaced); a run waiting for its retry gets none."""
     message = f"replaced by {by} (concurrencyPolicy Replace)"
-    if name in p.retry_waiting:
+    if p.planned(name):
+        # A retry that came due in this very pass: the run is replaced before its attempt
+        # exists, so the attempt is never made and the run's retry is called off.
+        new = p.withdraw(name)
+        assert new.spec.retry_of is not None, "only a retry is created before the admission"
+        p.stop_retry(p.chains()[new.spec.retry_of][-1], RetryingReason.REPLACED, message)
+    elif name in p.retry_waiting:
         p.stop_retry(name, RetryingReason.REPLACED, message)
     else:
         p.interrupt(name, RunReason.REPLACED, message)

@@ -99,6 +99,19 @@ class Pass:
             deleting=False,
         )
 
+    def withdraw(self, name: str) -> NewExecution:
+        """Take back the create of `name` planned earlier in this pass: it never exists."""
+        new = next(c for c in self.creates if c.name == name)
+        self.creates.remove(new)
+        for table in (self.statuses, self.has_job, self.executions):
+            del table[name]
+        self.events = [e for e in self.events if name not in e.message]
+        return new
+
+    def planned(self, name: str) -> bool:
+        """Whether `name` is created by this pass (it does not exist yet)."""
+        return any(c.name == name for c in self.creates)
+
     def run_ends(self) -> list[str]:
         """The last attempt of each run that is over: ended, with no retry to come. A run
         counts once, by it, for lastResult and the history limits."""
