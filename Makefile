@@ -8,6 +8,7 @@ BIN := $(VENV)/bin
 CLUSTER ?= kwok
 export CLUSTER
 BENCH_ARGS ?=
+CHAOS_ARGS ?=
 
 .PHONY: help
 help: ## List the targets
@@ -48,8 +49,8 @@ run: venv ## Run the operator in the foreground against .cluster/kubeconfig
 
 .PHONY: lint
 lint: venv ## ruff (lint and format check) and import-linter
-	$(BIN)/ruff check operator tests bench
-	$(BIN)/ruff format --check operator tests bench
+	$(BIN)/ruff check operator tests bench chaos
+	$(BIN)/ruff format --check operator tests bench chaos
 	$(BIN)/lint-imports
 
 .PHONY: typecheck
@@ -77,9 +78,13 @@ demo: venv cluster ## Local cluster, CRDs, the operator, examples/ and a manual 
 
 .PHONY: fmt
 fmt: venv ## Format the code
-	$(BIN)/ruff format operator tests bench
-	$(BIN)/ruff check --fix operator tests bench
+	$(BIN)/ruff format operator tests bench chaos
+	$(BIN)/ruff check --fix operator tests bench chaos
 
 .PHONY: clean
 clean: ## Remove the venv and caches (not the binary cache in ~/.cache/rerunnable)
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+
+.PHONY: chaos
+chaos: venv ## The chaos suite: faults injected into the real operator (~1.5 h; CHAOS_ARGS=--help)
+	$(BIN)/python -m chaos.run $(CHAOS_ARGS)

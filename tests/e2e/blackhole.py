@@ -1,9 +1,13 @@
-"""A TCP proxy that can stop forwarding without closing anything: a network partition.
+"""A TCP proxy that injects network faults: a partition, latency, dropped connections.
 
 `cut()` holds every byte in both directions, and every new connection, without
 closing a socket: the client's requests hang, as behind a dropped route. Bytes
 keep being read while cut and are delivered in order by `resume()`, so whatever
 the client had in flight reaches the server late, even after the client died.
+
+`latency` delays every chunk on its way to the server (a slow link); `reset()`
+drops every open connection at once, watches included (a load balancer or NAT
+forgetting them).
 
 TLS passes through untouched: the proxy only moves bytes.
 """
@@ -31,6 +35,9 @@ class Blackhole:
         self.port: int = self._server.sockets[0].getsockname()[1]
         self.held_bytes = 0  # bytes that waited while cut, and were delivered late (or never)
         self.connections = 0
+        self.latency = 0.0  # seconds each chunk waits on its way to the server
+        self.resets = 0  # connections dropped by reset()
+        self._live: set[asyncio.Task[None]] = set()
 
     def cut(self) -> None:
         """Stop forwarding, in both directions and for new connections; close nothing."""
@@ -39,6 +46,18 @@ class Blackhole:
     def resume(self) -> None:
         """Deliver what was held, in order, and forward again."""
         self._loop.call_soon_threadsafe(self._open.set)
+
+    def reset(self) -> None:
+        """Drop every open connection; new ones are accepted as before."""
+
+        async def drop() -> int:
+            tasks = list(self._live)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            return len(tasks)
+
+        self.resets += self._call(drop())
 
     def close(self) -> None:
         async def shutdown() -> None:
@@ -70,6 +89,17 @@ class Blackhole:
 
     async def _serve(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         self.connections += 1
+        task = asyncio.current_task()
+        assert task is not None
+        self._live.add(task)
+        try:
+            await self._forward(client_r, client_w)
+        finally:
+            self._live.discard(task)
+
+    async def _forward(
+        self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter
+    ) -> None:
         to_server: asyncio.Queue[bytes] = asyncio.Queue()
         to_client: asyncio.Queue[bytes] = asyncio.Queue()
         pumps = [asyncio.create_task(self._read(client_r, to_server))]
@@ -78,7 +108,7 @@ class Blackhole:
             await self._open.wait()  # a partitioned connect hangs
             server_r, server_w = await asyncio.open_connection(*self._upstream)
             pumps += [
-                asyncio.create_task(self._write(to_server, server_w)),
+                asyncio.create_task(self._write(to_server, server_w, slow=True)),
                 asyncio.create_task(self._read(server_r, to_client)),
                 asyncio.create_task(self._write(to_client, client_w)),
             ]
@@ -110,9 +140,13 @@ class Blackhole:
             if not data:
                 return
 
-    async def _write(self, queue: "asyncio.Queue[bytes]", sink: asyncio.StreamWriter) -> None:
+    async def _write(
+        self, queue: "asyncio.Queue[bytes]", sink: asyncio.StreamWriter, *, slow: bool = False
+    ) -> None:
         while True:
             data = await queue.get()
+            if slow and self.latency:
+                await asyncio.sleep(self.latency)
             await self._open.wait()
             if not data:
                 with contextlib.suppress(OSError):

@@ -5,7 +5,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["REPO", "Cluster", "ensure_cluster"]
+__all__ = ["REPO", "Cluster", "ensure_cluster", "install_crds"]
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -43,3 +43,13 @@ def ensure_cluster() -> Cluster:
         raise RuntimeError(f"the local cluster did not start:\n{up.stdout}\n{up.stderr}")
     os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
     return Cluster(kubeconfig=REPO / ".cluster" / "kubeconfig", bin_dir=Path(bin_dir))
+
+
+def install_crds(cluster: Cluster) -> None:
+    """Apply crds/ and wait until the API server serves them."""
+    crds = sorted((REPO / "crds").glob("*.yaml"))
+    if not crds:
+        return
+    files = [arg for crd in crds for arg in ("-f", str(crd))]
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", *files)
+    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", *files)

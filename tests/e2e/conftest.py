@@ -8,7 +8,7 @@ import pytest
 from lightkube import Client, KubeConfig
 from lightkube.resources.core_v1 import Namespace
 
-from tests.e2e.cluster import REPO, Cluster, ensure_cluster
+from tests.e2e.cluster import REPO, Cluster, ensure_cluster, install_crds
 from tests.e2e.namespaces import create_namespace
 from tests.e2e.operator import OperatorProcess
 
@@ -24,15 +24,6 @@ def cluster() -> Cluster:
     cluster = ensure_cluster()
     install_crds(cluster)
     return cluster
-
-
-def install_crds(cluster: Cluster) -> None:
-    crds = sorted((REPO / "crds").glob("*.yaml"))
-    if not crds:
-        return
-    files = [arg for crd in crds for arg in ("-f", str(crd))]
-    cluster.kubectl("apply", "--server-side", "--force-conflicts", *files)
-    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", *files)
 
 
 @pytest.fixture(scope="session")

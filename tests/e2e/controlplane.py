@@ -20,7 +20,7 @@ from pathlib import Path
 from tests.e2e.cluster import Cluster
 from tests.e2e.waiting import wait_until
 
-__all__ = ["Component", "api_server"]
+__all__ = ["Component", "api_server", "etcd", "wait_ready"]
 
 
 @dataclass
@@ -104,14 +104,19 @@ def _alive(pid: int) -> bool:
 
 
 def _listen_ports(argv: list[str]) -> list[int]:
-    """The ports a component was told to listen on (`--secure-port=N`, `--port N`, ...)."""
+    """The ports a component was told to listen on (`--secure-port=N`, `--port N`, etcd's
+    `--listen-client-urls=http://0.0.0.0:N`, ...)."""
     ports = []
     for i, arg in enumerate(argv):
         flag, eq, value = arg.partition("=")
+        text = value if eq else (argv[i + 1] if i + 1 < len(argv) else "")
         if flag in ("--secure-port", "--port"):
-            text = value if eq else (argv[i + 1] if i + 1 < len(argv) else "")
-            if text.isdigit() and int(text) > 0:
-                ports.append(int(text))
+            candidates = [text]
+        elif flag in ("--listen-client-urls", "--listen-peer-urls"):
+            candidates = [url.rsplit(":", 1)[-1].rstrip("/") for url in text.split(",")]
+        else:
+            continue
+        ports += [int(c) for c in candidates if c.isdigit() and int(c) > 0]
     return ports
 
 
@@ -128,6 +133,10 @@ def _bindable(port: int) -> bool:
 
 def api_server(cluster: Cluster) -> Component:
     return Component("kube-apiserver", cluster.state_dir / "kwok" / "clusters" / cluster.name)
+
+
+def etcd(cluster: Cluster) -> Component:
+    return Component("etcd", cluster.state_dir / "kwok" / "clusters" / cluster.name)
 
 
 def wait_ready(cluster: Cluster, timeout: float = 120) -> float:

@@ -91,7 +91,9 @@ def test_scheduled_slot_runs_once_across_a_crash_before_the_status_write(
 
     operator.start()
     wait_until(
-        lambda: get_rjob(kube, namespace, "minutely").get("status", {}).get("lastScheduleTime") == slot,
+        lambda: (
+            get_rjob(kube, namespace, "minutely").get("status", {}).get("lastScheduleTime") == slot
+        ),
         timeout=60,
         what="the restarted operator to record the slot",
     )

@@ -1,0 +1,200 @@
+"""One scenario's life: set up, run the faults, settle, check, count.
+
+A Trial owns a namespace of its own, the jobs of `workload`, the `Recorder`
+watching them, the operator's `Fleet` and a `Runner` sending tokens. The
+scenario injects its faults between `begin()` and `end()`; `end()` lets the
+operator catch up, suspends every job, waits until nothing is active, and checks
+every invariant over what the recorder saw and what is left.
+"""
+
+import contextlib
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from lightkube import Client
+from lightkube.resources.batch_v1 import Job
+from lightkube.resources.core_v1 import Event, Namespace
+from tests.e2e.cluster import Cluster
+from tests.e2e.namespaces import create_namespace
+from tests.e2e.rjobs import ExecutionResource, RerunnableJobResource
+
+from chaos import invariants, workload
+from chaos.fleet import Fleet
+from chaos.invariants import ACTIVE, Expected, Findings
+from chaos.recorder import Recorder, plain
+
+__all__ = ["Result", "Trial"]
+
+
+@dataclass
+class Result:
+    scenario: str
+    faults: int = 0
+    runs: int = 0
+    tokens: int = 0
+    findings: Findings = field(default_factory=Findings)
+    figures: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        counts = {k: len(v) for k, v in self.findings.as_dict().items()}
+        return {
+            "scenario": self.scenario,
+            "faults": self.faults,
+            "runs": self.runs,
+            "tokens": self.tokens,
+            **counts,
+            "ok": self.findings.count() == 0,
+            "figures": self.figures,
+            "seconds": round(self.seconds, 1),
+            "findings": {k: v[:50] for k, v in self.findings.as_dict().items() if v},
+        }
+
+
+class Trial:
+    def __init__(
+        self,
+        cluster: Cluster,
+        client: Client,
+        log_dir: Path,
+        scenario: str,
+        *,
+        jobs: int,
+        replicas: int,
+        leader_elect: bool,
+        token_interval: float = 1.0,
+        backfill: bool = True,
+    ) -> None:
+        self.cluster = cluster
+        self.client = client
+        self.scenario = scenario
+        self.namespace = f"chaos-{scenario}-{uuid.uuid4().hex[:6]}"
+        self.result = Result(scenario)
+        self.expected = Expected()
+        self._jobs = jobs
+        self._token_interval = token_interval
+        self._backfill = backfill
+        self._log_dir = log_dir / self.namespace
+        self._log_dir.mkdir(parents=True, exist_ok=True)
+        self._started = time.monotonic()
+        create_namespace(client, self.namespace)
+        self.recorder = Recorder(client, self.namespace)
+        self.fleet = Fleet(
+            cluster,
+            client,
+            self.namespace,
+            self._log_dir,
+            replicas=replicas,
+            leader_elect=leader_elect,
+        )
+        self.specs: list[workload.JobSpec] = []
+        self.runner: workload.Runner | None = None
+        self.created = datetime.now(UTC)
+
+    def begin(self) -> None:
+        """The operator runs, the jobs exist, the user is sending tokens."""
+        self.fleet.start()
+        self.created = datetime.now(UTC)
+        self.specs = workload.make_jobs(self.client, self.namespace, self._jobs)
+        if self._backfill:
+            plain = next(s for s in self.specs if not s.retries)
+            slots = workload.backfill(self.client, self.namespace, plain.name, self.created)
+            self.expected.backfills[plain.name] = slots
+        self.runner = workload.Runner(
+            self.client,
+            self.namespace,
+            self.specs,
+            self.recorder,
+            self.expected,
+            interval=self._token_interval,
+        )
+
+    def end(self, settle: float = 240) -> Result:
+        """Stop the faults' aftermath, settle and check; the result."""
+        assert self.runner is not None
+        self.runner.stop()
+        last_slot = _caught_up(self, timeout=120)
+        for s in self.specs:
+            self.expected.windows[s.name] = workload.minute_slots(self.created, last_slot)
+        workload.suspend_all(self.client, self.namespace, self.specs)
+        _settle(self, timeout=settle)
+        self._check()
+        self.result.tokens = self.runner.sent
+        self.result.seconds = time.monotonic() - self._started
+        return self.result
+
+    def close(self, keep: bool = False) -> None:
+        if self.runner is not None:
+            self.runner.stop()
+        self.recorder.stop()
+        (self._log_dir / "operator.log").write_text(self.fleet.logs(lines=400))
+        self.fleet.stop()
+        if not keep:
+            with contextlib.suppress(Exception):
+                self.client.delete(Namespace, self.namespace)
+
+    def _check(self) -> None:
+        ns = self.namespace
+        rjobs = [plain(o) for o in self.client.list(RerunnableJobResource, namespace=ns)]
+        executions = [plain(o) for o in self.client.list(ExecutionResource, namespace=ns)]
+        jobs = [plain(o) for o in self.client.list(Job, namespace=ns)]
+        events = [plain(o) for o in self.client.list(Event, namespace=ns)]
+        with self.recorder.lock:
+            ever = list(self.recorder.executions.values())
+        found = invariants.check(rjobs, executions, jobs, events, self.expected, ever)
+        found.backward += self.recorder.backward + self.recorder.token_findings()
+        self.result.findings = found
+        self.result.runs = len({e["metadata"]["name"] for e in [*ever, *executions]})
+
+
+def _caught_up(trial: Trial, timeout: float) -> datetime:
+    """Wait until every job has handled the latest slot (the operator is healthy again);
+    return that slot. Jobs that never catch up are left to the checks."""
+    slot = datetime.now(UTC).replace(second=0, microsecond=0)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        statuses = [
+            (o.get("status") or {})
+            for o in trial.client.list(RerunnableJobResource, namespace=trial.namespace)
+        ]
+        if all(_handled(s, slot) for s in statuses):
+            break
+        time.sleep(1)
+    return slot
+
+
+def _handled(status: dict[str, Any], slot: datetime) -> bool:
+    last = invariants.parse_time(status.get("lastScheduleTime"))
+    skipped = invariants.parse_time((status.get("lastSkipped") or {}).get("scheduledTime"))
+    return any(t is not None and t >= slot for t in (last, skipped))
+
+
+def _settle(trial: Trial, timeout: float) -> None:
+    """Wait until no run is active, no retry is waiting and every acknowledged token ran."""
+    deadline = time.monotonic() + timeout
+
+    def settled() -> bool:
+        executions = list(trial.client.list(ExecutionResource, namespace=trial.namespace))
+        for e in executions:
+            status = e.get("status") or {}
+            if status.get("phase") in ACTIVE or status.get("phase") is None:
+                return False
+            if status.get("nextAttemptTime"):
+                at = invariants.parse_time(status["nextAttemptTime"])
+                if at is not None and at > datetime.now(UTC) - timedelta(seconds=30):
+                    return False
+        events = [plain(o) for o in trial.client.list(Event, namespace=trial.namespace)]
+        found = [plain(e) for e in executions]
+        return not invariants.unaccounted_tokens(found, events, trial.expected)
+
+    while time.monotonic() < deadline:
+        try:
+            if settled():
+                return
+        except Exception:  # the API server may still be coming back
+            pass
+        time.sleep(1)

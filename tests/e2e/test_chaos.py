@@ -1,0 +1,27 @@
+"""The chaos suite's smoke subset (`make chaos` runs the whole of it, docs/reliability.md).
+
+One of each fault kind, a few minutes in all, on the jobs every scenario uses: the
+operator's replicas SIGKILLed, kube-apiserver and etcd restarted, the leader killed
+and partitioned (its writes delivered late), connections dropped, latency on every
+request, and hostile RerunnableJobs applied. Every promise is checked at the end:
+no run twice, none lost, none stuck, no Job without its Execution, statuses that
+agree with the runs and never moved backwards.
+"""
+
+from pathlib import Path
+
+from lightkube import Client
+
+from chaos import scenarios
+from chaos.run import line
+from tests.e2e.cluster import Cluster
+
+
+def test_one_of_each_fault_loses_doubles_and_strands_no_run(
+    cluster: Cluster, kube: Client, tmp_path: Path
+) -> None:
+    result = scenarios.run("smoke", cluster, kube, tmp_path, scenarios.Settings(jobs=8))
+    print(line(result))
+    assert result.faults >= 8
+    assert result.runs > 0
+    assert result.findings.as_dict() == {k: [] for k in result.findings.as_dict()}
