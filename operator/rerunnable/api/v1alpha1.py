@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
 __all__ = [
@@ -59,6 +59,33 @@ def _rules(*rules: tuple[str, str] | dict[str, str]) -> dict[str, Any]:
 def rfc3339(t: datetime) -> str:
     """`2026-11-22T03:00:00Z`: UTC, whole seconds, as Kubernetes writes times."""
     return t.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# The longest span in seconds a spec may name (100 years).
+MAX_SECONDS = 100 * 365 * 24 * 3600
+# The times a spec may name: wide enough for any schedule, narrow enough that the time maths
+# (a zone's offset, a deadline before a slot) never leaves the calendar.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _in_range(t: datetime) -> datetime:
+    if t.tzinfo is None or not EARLIEST <= t < LATEST:
+        raise ValueError(
+            f"must be a time with a zone from {rfc3339(EARLIEST)} to before {rfc3339(LATEST)}"
+        )
+    return t
+
+
+SpecTime = Annotated[datetime, AfterValidator(_in_range)]
+
+
+def _time_rule(field: str) -> tuple[str, str]:
+    return (
+        f"!has(self.{field}) || (timestamp(self.{field}) >= timestamp('{rfc3339(EARLIEST)}')"
+        f" && timestamp(self.{field}) < timestamp('{rfc3339(LATEST)}'))",
+        f"spec.{field} must be from {rfc3339(EARLIEST)} to before {rfc3339(LATEST)}",
+    )
 
 
 def parse_time(value: object) -> datetime | None:
@@ -196,6 +223,7 @@ class Reporting(_Model):
     heartbeat_seconds: int | None = Field(
         default=None,
         ge=10,
+        le=MAX_SECONDS,
         description=(
             "End a Running run as Interrupted (reason Stalled), and delete its Job, when its last "
             "report (or, before any, its Job's start) is older than this."
@@ -354,6 +382,9 @@ class RerunnableJobSpec(_Model):
                 " || timestamp(self.endTime) > timestamp(self.startTime)",
                 "spec.endTime must be after spec.startTime",
             ),
+            _time_rule("startTime"),
+            _time_rule("endTime"),
+            _time_rule("suspendUntil"),
             (
                 "!has(self.steps) || self.steps.all(s, self.steps.exists_one(t, t.name == s.name))",
                 "spec.steps: step names must be unique",
@@ -390,6 +421,8 @@ class RerunnableJobSpec(_Model):
     )
     time_zone: str | None = Field(
         default=None,
+        min_length=1,
+        max_length=255,
         description=(
             "IANA time zone the schedules are read in (default UTC). A local time skipped by a "
             "DST change runs once at the next valid instant; a repeated one runs once."
@@ -406,6 +439,7 @@ class RerunnableJobSpec(_Model):
     starting_deadline_seconds: int | None = Field(
         default=None,
         ge=0,
+        le=MAX_SECONDS,
         description="A scheduled run that cannot start within this many seconds of its time is "
         "missed, as in CronJob.",
     )
@@ -418,7 +452,7 @@ class RerunnableJobSpec(_Model):
         ),
     )
     suspend: bool = Field(default=False, description="Start no scheduled runs while true.")
-    suspend_until: datetime | None = Field(
+    suspend_until: SpecTime | None = Field(
         default=None,
         description="Start no scheduled runs before this time (RFC 3339); resumes by itself.",
     )
@@ -461,11 +495,11 @@ class RerunnableJobSpec(_Model):
             "or any successful run clears it."
         ),
     )
-    start_time: datetime | None = Field(
+    start_time: SpecTime | None = Field(
         default=None,
         description="No scheduled runs before this time (RFC 3339, inclusive).",
     )
-    end_time: datetime | None = Field(
+    end_time: SpecTime | None = Field(
         default=None,
         description=(
             "No scheduled runs at or after this time (RFC 3339, exclusive): then condition "

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from rerunnable.api.names import ANNOTATION_BACKFILL, ANNOTATION_BACKFILL_PARALLELISM
-from rerunnable.api.v1alpha1 import rfc3339
+from rerunnable.api.v1alpha1 import EARLIEST, LATEST, rfc3339
 from rerunnable.core.cron import fire_times_between
 from rerunnable.core.schedule import INSTANT, ValidSchedule
 
@@ -49,14 +49,20 @@ def range_text(start: datetime, end: datetime) -> str:
 def _instant(text: str, which: str, value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
+        utc = moment.astimezone(UTC) if moment.tzinfo is not None else None
+    except (ValueError, OverflowError):  # year 1 east of UTC is before the calendar
+        utc = None
+    if utc is None:
         raise BackfillError(
             f"{ANNOTATION_BACKFILL}: {which} {text!r} is not an RFC 3339 time with a zone "
             f"(e.g. 2026-11-01T00:00:00Z), in {value!r}"
         )
-    return moment.astimezone(UTC)
+    if not EARLIEST <= utc < LATEST:
+        raise BackfillError(
+            f"{ANNOTATION_BACKFILL}: {which} {text!r} must be from {rfc3339(EARLIEST)} to "
+            f"before {rfc3339(LATEST)}, in {value!r}"
+        )
+    return utc
 
 
 def parse_request(value: str, parallelism: str | None = None) -> BackfillRequest:

@@ -523,6 +523,11 @@ def _field_hash(hash_key: str, field_index: int) -> int:
 def _parse_step(text: str, item: str, spec: _Field) -> int:
     if not _NUMBER.fullmatch(text) or int(text) == 0:
         raise CronError(f"{spec.name} field {item!r}: the step must be a positive integer")
+    # A longer step than the field's span means the first value only; one past any integer
+    # (CronJob refuses it) is a typo, never a schedule.
+    span = spec.high - spec.low + 1
+    if int(text) > span:
+        raise CronError(f"{spec.name} field {item!r}: the step must be at most {span}")
     return int(text)
 
 

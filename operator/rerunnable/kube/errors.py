@@ -50,7 +50,8 @@ class NameConflictError(KubeError):
 
 
 class InvalidError(KubeError):
-    """The API server refused the object (422): the message says which field."""
+    """The API server refused the object (422, or 400 when it could not decode it): the
+    message says which field."""
 
 
 class UnavailableError(KubeError):
@@ -67,7 +68,9 @@ def _error(code: int, reason: str, message: str) -> KubeError:
         )
     if code == 404:
         return NotFoundError(code, reason, message)
-    if code == 422:
+    if code == 422 or (code == 400 and reason == "BadRequest"):
+        # 400: the body could not even be decoded (a quantity that is not one): refused as
+        # surely as an invalid one, and as surely the same on every retry.
         return InvalidError(code, reason, message)
     if code >= 500 or code == 429:
         return UnavailableError(code, reason, message)

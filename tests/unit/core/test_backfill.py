@@ -99,6 +99,8 @@ def test_h_takes_the_same_minute_as_live_scheduling() -> None:
         pytest.param("no zone", f"2026-11-01T00:00:00/{D2}", None, "with a zone", id="zone"),
         pytest.param("reversed", f"{D2}/{D1}", None, "must be after", id="rev"),
         pytest.param("empty", f"{D2}/{D2}", None, "must be after", id="empty"),
+        pytest.param("year 1, east", f"0001-01-01T00:00:00+01:00/{D2}", None, "FROM", id="y1"),
+        pytest.param("before 1970", f"0001-01-01T00:00:00Z/{D2}", None, "from 1970", id="old"),
         pytest.param("parallelism 0", f"{D1}/{D2}", "0", "backfill-parallelism", id="p0"),
         pytest.param("parallelism text", f"{D1}/{D2}", "two", "got 'two'", id="ptext"),
     ],

@@ -110,6 +110,16 @@ def test_parse_accepts(case: str, expression: str, normalized: str) -> None:
         ("weekday 8", "0 0 * * 8", "day-of-week field '8' is out of range 0-7"),
         ("range end out of range", "0-60 * * * *", "minute field '60' in '0-60' is out of range"),
         ("step zero", "*/0 * * * *", "minute field '*/0': the step must be a positive integer"),
+        (
+            "step longer than the field",
+            "*/61 * * * *",
+            "minute field '*/61': the step must be at most 60",
+        ),
+        (
+            "step past any integer",
+            "0 */99999999999999999999999 * * *",
+            "hour field '*/99999999999999999999999': the step must be at most 24",
+        ),
         ("step not a number", "0 */x * * *", "hour field '*/x': the step must be a positive"),
         ("step missing", "*/ * * * *", "minute field '*/': the step must be a positive"),
         ("two slashes", "*/5/2 * * * *", "minute field '*/5/2': the step must be a positive"),

@@ -108,3 +108,13 @@ def test_a_run_that_ends_closes_its_steps() -> None:
         ("verify", StepPhase.SKIPPED),
     ]
     assert status.steps[1].completion_time == NOW
+
+
+def test_a_heartbeat_left_on_a_job_whose_reporting_is_off_ends_no_run() -> None:
+    # Found by the chaos suite's hostile corpus: runs that cannot report were ended Stalled.
+    started = NOW - timedelta(seconds=600)
+    run = execution(RUN, phase="Running", job_name=RUN, start_time=started)
+    off = {"reporting": {"enabled": False, "heartbeatSeconds": 60}}
+    p = plan(rjob(extra=off), [run], jobs(job(RUN, start_time=started, active=1)), NOW)
+    assert p.interrupts == ()
+    assert p.stalled == 0

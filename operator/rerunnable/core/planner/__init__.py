@@ -81,7 +81,9 @@ def plan(
     reaped = following.reap(p, jobs)
     following.cancel(p)
     reporting = rjob.spec.reporting if rjob.spec is not None else None
-    next_stall = following.stall(p, reporting.heartbeat_seconds if reporting else None)
+    # Without the channel no run can report: a heartbeat would end every run that lasts.
+    heartbeat = reporting.heartbeat_seconds if reporting and reporting.enabled else None
+    next_stall = following.stall(p, heartbeat)
 
     # 3. Retries: a run whose attempt ended goes on, or waits for its backoff.
     next_retry = None
