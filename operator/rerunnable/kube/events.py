@@ -1,6 +1,8 @@
 """core/v1 Events about the operator's objects, posted behind the runs' own writes.
 
-Events are best effort: a failure is a log line, never a failed pass. With many
+Events are best effort: a failure is a log line, never a failed pass; an API server
+that is away is waited for about a minute (an event is said once, when something
+changes). With many
 runs due at once, waiting for each event would put a round trip between one
 run's Job and the next, so `post` returns at once and at most EVENT_CONCURRENCY
 are in flight; the rest wait in order.
@@ -15,6 +17,7 @@ from datetime import datetime
 from typing import Protocol
 
 from rerunnable.api.v1alpha1 import rfc3339
+from rerunnable.kube.errors import AlreadyExistsError, UnavailableError
 from rerunnable.kube.resources import EVENTS
 from rerunnable.kube.transport import Transport
 
@@ -23,6 +26,8 @@ __all__ = ["EVENT_CONCURRENCY", "EventRecorder", "ObjectRef", "Recorder"]
 logger = logging.getLogger(__name__)
 
 EVENT_CONCURRENCY = 4
+# Waits between tries of an event the API server could not take (about a minute in all).
+RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 ObjectRef = Mapping[str, str]  # apiVersion, kind, namespace, name, uid
 MESSAGE_LIMIT = 1024
 
@@ -51,6 +56,10 @@ class EventRecorder:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def flush(self) -> None:
+        """Wait until every event posted so far is posted or given up."""
+        await asyncio.gather(*list(self._tasks))
+
     async def _post(
         self, regarding: ObjectRef, type_: str, reason: str, message: str, now: datetime
     ) -> None:
@@ -71,8 +80,22 @@ class EventRecorder:
             "reportingComponent": "rerunnable.dev/operator",
             "reportingInstance": self._instance,
         }
-        async with self._slots:
-            try:
-                await self._transport.request("POST", EVENTS.path(regarding["namespace"]), body)
-            except Exception as e:  # a timeout, a dropped connection: still only a log line
-                logger.warning("could not post event %s/%s: %s", reason, name, e)
+        path = EVENTS.path(regarding["namespace"])
+        for delay in (*RETRY_DELAYS, None):
+            async with self._slots:
+                try:
+                    await self._transport.request("POST", path, body)
+                    return
+                except AlreadyExistsError:  # an earlier try got through after all
+                    return
+                except UnavailableError as e:
+                    # An API server restarting: an event said once (a Ready transition)
+                    # would be lost for good, so it waits for the server a while.
+                    failure: Exception = e
+                except Exception as e:  # refused: trying again would not help
+                    logger.warning("could not post event %s/%s: %s", reason, name, e)
+                    return
+            if delay is None:
+                break
+            await asyncio.sleep(delay)
+        logger.warning("could not post event %s/%s: %s", reason, name, failure)
