@@ -94,6 +94,10 @@ class Blackhole:
         self._live.add(task)
         try:
             await self._forward(client_r, client_w)
+        except asyncio.CancelledError:
+            # Dropped by reset() or close(): a connection task that ends cancelled is an
+            # error to asyncio's server, one that returns is a connection that ended.
+            pass
         finally:
             self._live.discard(task)
 
@@ -148,6 +152,8 @@ class Blackhole:
             if slow and self.latency:
                 await asyncio.sleep(self.latency)
             await self._open.wait()
+            if sink.is_closing():  # the other side is gone: nothing more to deliver
+                return
             if not data:
                 with contextlib.suppress(OSError):
                     sink.write_eof()

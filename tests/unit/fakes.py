@@ -225,10 +225,15 @@ class FakeKube:
         self._delete(JOB_KIND, namespace, name)
 
     async def patch_rerunnable_job_status(
-        self, namespace: str, name: str, status: Mapping[str, Any]
+        self,
+        namespace: str,
+        name: str,
+        status: Mapping[str, Any],
+        *,
+        resource_version: int | None = None,
     ) -> Body:
         self._record("patch_rerunnable_job_status", namespace, name, status)
-        return self._patch_status(RERUNNABLE_JOB_KIND, namespace, name, status)
+        return self._patch_status(RERUNNABLE_JOB_KIND, namespace, name, status, resource_version)
 
     def post(
         self, regarding: ObjectRef, type_: str, reason: str, message: str, now: datetime

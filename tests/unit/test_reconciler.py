@@ -1177,3 +1177,21 @@ def test_a_write_of_reported_fields_that_meets_a_report_is_tried_again_soon_not_
         }
     ]
     assert status["report"]["message"] == "late", "the report was kept"
+
+
+def test_a_status_planned_from_an_older_version_is_refused_never_a_step_back() -> None:
+    # Found by the chaos suite: a deposed leader's status write, held up in the network and
+    # delivered after the new leader's, set lastRunToken back. Every status write is made onto
+    # the version it was planned from.
+    world = World()
+    world.seed(RERUNNABLE_JOB_KIND, rjob_body(token="t1"))
+    # Another replica ran t1 and wrote it after this replica's watch last saw the job.
+    world.seed(EXECUTION_KIND, execution_body(manual("t1"), token="t1"), indexed=False)
+    world.kube.modify(RERUNNABLE_JOB_KIND, NS, RJOB, {"status": {"lastRunToken": "t1"}})
+    world.kube.modify(RERUNNABLE_JOB_KIND, NS, RJOB, {"status": {"lastRunToken": "t2"}})
+
+    calls = world.reconcile()
+
+    assert (PATCH_RJOB, RJOB) in verbs(calls)
+    assert world.rjob_status()["lastRunToken"] == "t2", "the stale write went through"
+    assert world.queue.delays == [(KEY, CONFLICT_DELAY)], "again soon, no backoff"

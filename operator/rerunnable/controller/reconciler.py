@@ -34,7 +34,7 @@ from rerunnable.controller.metrics import Metrics
 from rerunnable.controller.store import Store
 from rerunnable.controller.workqueue import WorkQueue
 from rerunnable.core import manifests
-from rerunnable.core.execution_status import REPORTED_FIELDS, status_patch, with_job
+from rerunnable.core.execution_status import status_patch, with_job
 from rerunnable.core.manifests import ReportEndpoint
 from rerunnable.core.planner import Event, NewExecution, Plan, plan
 from rerunnable.core.planner.following import refused
@@ -244,8 +244,10 @@ class Reconciler:
             return
         if p.creates:
             crash_point("before-status-written")
+        # Onto the version planned from only: a write held up in the network and delivered
+        # after another replica's (a deposed leader's) is refused, never a step back.
         body = await self._kube.patch_rerunnable_job_status(
-            rjob.namespace, rjob.name, to_wire(p.status)
+            rjob.namespace, rjob.name, to_wire(p.status), resource_version=rjob.resource_version
         )
         self._remember(
             Kind.RERUNNABLE_JOB, key, rjob.name, body, RerunnableJobState.from_body(body)
@@ -256,12 +258,13 @@ class Reconciler:
     async def _write_status(
         self, key: Key, before: ExecutionState, status: ExecutionStatus
     ) -> None:
-        """Write what changed from `before`; conditionally on its version if a workload's
-        reports may have changed the same fields since (ConflictError, then)."""
+        """Write what changed from `before`, onto `before`'s version only (ConflictError if a
+        workload's report, a cancel or another replica changed it since): a write delivered
+        late can never move a run back."""
         patch = status_patch(before.status, status)
         if not patch:
             return
-        version = before.resource_version if REPORTED_FIELDS & set(patch) else None
+        version = before.resource_version
         name = before.name
         try:
             body = await self._kube.patch_execution_status(

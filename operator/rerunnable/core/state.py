@@ -94,6 +94,7 @@ class RerunnableJobState:
     backfill_requested_by: str | None
     status: RerunnableJobStatus
     raw_spec: Mapping[str, Any]
+    resource_version: int = 0
 
     @classmethod
     def from_body(cls, body: Body) -> "RerunnableJobState":
@@ -119,6 +120,7 @@ class RerunnableJobState:
             namespace=str(meta.get("namespace", "")),
             name=str(meta.get("name", "")),
             uid=str(meta.get("uid", "")),
+            resource_version=int(meta.get("resourceVersion") or 0),
             generation=int(meta.get("generation", 0)),
             created=_created(meta),
             run_token=token,

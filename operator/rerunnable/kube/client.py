@@ -41,8 +41,14 @@ class Kube(Protocol):
         """The pods of an Execution's Job, by its label."""
 
     async def patch_rerunnable_job_status(
-        self, namespace: str, name: str, status: Mapping[str, Any]
-    ) -> Body: ...
+        self,
+        namespace: str,
+        name: str,
+        status: Mapping[str, Any],
+        *,
+        resource_version: int | None = None,
+    ) -> Body:
+        """As patch_execution_status."""
 
 
 class KubeClient:
@@ -84,9 +90,16 @@ class KubeClient:
         return [pod async for pod in self._t.list(PODS, namespace, labels=selector)]
 
     async def patch_rerunnable_job_status(
-        self, namespace: str, name: str, status: Mapping[str, Any]
+        self,
+        namespace: str,
+        name: str,
+        status: Mapping[str, Any],
+        *,
+        resource_version: int | None = None,
     ) -> Body:
-        return await self._patch_status(RERUNNABLE_JOBS.path(namespace, name, "status"), status)
+        return await self._patch_status(
+            RERUNNABLE_JOBS.path(namespace, name, "status"), status, resource_version
+        )
 
     async def _patch_status(
         self, path: str, status: Mapping[str, Any], resource_version: int | None = None
