@@ -1,12 +1,18 @@
 """Crash-only (rerunnable.controller.supervisor): a task that ends takes the process with it."""
 
 import asyncio
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import pytest
 
-from rerunnable.controller.supervisor import EXIT_FAILED, KOPF_WATCHER_PREFIX, Supervisor
+from rerunnable.controller.supervisor import (
+    EXIT_FAILED,
+    KOPF_DISCOVERY_LOGGER,
+    KOPF_WATCHER_PREFIX,
+    Supervisor,
+)
 
 T = TypeVar("T")
 
@@ -156,5 +162,24 @@ def test_a_process_whose_watches_never_start_exits() -> None:
         await supervisor.await_tasks({"watcher for a@ns"}, within=0.5)
         assert exits.codes == [EXIT_FAILED]
         assert supervisor.failure == "not started within 0.5s: watcher for a@ns"
+
+    run(scenario)
+
+
+def test_a_process_whose_watches_kopf_could_not_resolve_exits_at_once() -> None:
+    # Found by the chaos suite: started while the API server came back, kopf's discovery did
+    # not list the resources yet; kopf never looks again, so waiting is for nothing.
+    async def scenario() -> None:
+        exits = Exits()
+        supervisor = Supervisor(exit=exits)
+        waiting = asyncio.create_task(supervisor.await_tasks({"watcher for a@ns"}, within=60))
+        await asyncio.sleep(0.1)
+        logging.getLogger(KOPF_DISCOVERY_LOGGER).warning(
+            "Unresolved resources cannot be served (try creating their CRDs): %s", "a"
+        )
+        await waiting
+        assert exits.codes == [EXIT_FAILED]
+        assert supervisor.failure is not None
+        assert supervisor.failure.startswith("kopf will never watch watcher for a@ns")
 
     run(scenario)

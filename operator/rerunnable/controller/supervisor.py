@@ -14,7 +14,8 @@ dies; `adopt_kopf_watchers` finds them by name and supervises them too. Nor
 does it always start them: a process that starts while the API server is still
 installing its paths finds no CRDs and watches nothing of ours, for good.
 `await_tasks` holds the election and the workers back until every expected
-watch runs, and ends the process if one does not come.
+watch runs, and ends the process if one does not come: at once when kopf says
+it could not resolve a resource (it never looks again), else after a deadline.
 """
 
 import asyncio
@@ -25,13 +26,31 @@ import sys
 from collections.abc import Callable, Collection, Coroutine
 from typing import Any
 
-__all__ = ["EXIT_FAILED", "KOPF_WATCHER_PREFIX", "Supervisor"]
+__all__ = ["EXIT_FAILED", "KOPF_DISCOVERY_LOGGER", "KOPF_WATCHER_PREFIX", "Supervisor"]
 
 logger = logging.getLogger(__name__)
 
 EXIT_FAILED = 1
 # kopf names each watch stream's task "watcher for <resource>..." (kopf._core.reactor).
 KOPF_WATCHER_PREFIX = "watcher for "
+# kopf's resource observer says this when discovery does not list a resource it is to watch
+# (kopf._core.reactor.observation); found by the chaos suite: a replica started while the
+# API server came back waited two minutes for watches that could never come.
+KOPF_DISCOVERY_LOGGER = "kopf._core.reactor.observation"
+KOPF_UNRESOLVED = "Unresolved resources cannot be served"
+
+
+class _Unresolved(logging.Handler):
+    """Remembers kopf's word that it will not watch some resource."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.message: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if text.startswith(KOPF_UNRESOLVED):
+            self.message = text
 
 
 def _exit_now(code: int) -> None:
@@ -88,17 +107,26 @@ class Supervisor:
         within `within` seconds, fail: a process without its watches must not work."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
-        while True:
-            running = {t.get_name(): t for t in asyncio.all_tasks() if t.get_name() in names}
-            for task in running.values():
-                self.adopt(task)
-            missing = sorted(set(names) - set(running))
-            if not missing:
-                return
-            if loop.time() >= deadline:
-                self.fail(f"not started within {within:g}s: {', '.join(missing)}")
-                return
-            await asyncio.sleep(0.2)
+        unresolved = _Unresolved()
+        kopf_discovery = logging.getLogger(KOPF_DISCOVERY_LOGGER)
+        kopf_discovery.addHandler(unresolved)
+        try:
+            while True:
+                running = {t.get_name(): t for t in asyncio.all_tasks() if t.get_name() in names}
+                for task in running.values():
+                    self.adopt(task)
+                missing = sorted(set(names) - set(running))
+                if not missing:
+                    return
+                if unresolved.message is not None:
+                    self.fail(f"kopf will never watch {', '.join(missing)}: {unresolved.message}")
+                    return
+                if loop.time() >= deadline:
+                    self.fail(f"not started within {within:g}s: {', '.join(missing)}")
+                    return
+                await asyncio.sleep(0.2)
+        finally:
+            kopf_discovery.removeHandler(unresolved)
 
     def adopt_named(self, prefix: str) -> None:
         """Supervise the running tasks whose names start with `prefix`."""
