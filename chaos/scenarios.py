@@ -26,7 +26,7 @@ from tests.e2e.waiting import wait_until
 from chaos import hostile
 from chaos.fleet import wait_for_takeover
 from chaos.recorder import plain
-from chaos.trial import Result, Trial
+from chaos.trial import Result, Trial, percentiles
 from rerunnable.api.names import ANNOTATION_RUN
 
 __all__ = ["SCENARIOS", "Settings", "run"]
@@ -49,18 +49,6 @@ class Settings:
     hostile_cases: int = 0  # 0: the whole corpus
     soak_seconds: float = 3600
     seed: int = 0
-
-
-def _percentiles(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {}
-    ordered = sorted(values)
-    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-    return {
-        "p50": round(statistics.median(ordered), 2),
-        "p99": round(p99, 2),
-        "max": round(ordered[-1], 2),
-    }
 
 
 # --- faults -------------------------------------------------------------------------------
@@ -99,8 +87,8 @@ def control_plane_restarts(
         ready = controlplane.wait_ready(trial.cluster, timeout=180)
         outages.append(ready - down_at)
         recoveries.append(_first_run_after(trial, ready, timeout=120))
-    trial.result.figures[f"{key}_outage_s"] = _percentiles(outages)
-    trial.result.figures[f"{key}_recovery_s"] = _percentiles(recoveries)
+    trial.result.figures[f"{key}_outage_s"] = percentiles(outages)
+    trial.result.figures[f"{key}_recovery_s"] = percentiles(recoveries)
     return count
 
 
@@ -135,8 +123,8 @@ def leader_failovers(trial: Trial, count: int, every: float) -> int:
         takeovers.append(taken - started)
         first_runs.append(_first_run_after(trial, started, timeout=60))
         time.sleep(max(0.0, every - (time.monotonic() - started)))
-    trial.result.figures["takeover_s"] = _percentiles(takeovers)
-    trial.result.figures["takeover_to_first_run_s"] = _percentiles(first_runs)
+    trial.result.figures["takeover_s"] = percentiles(takeovers)
+    trial.result.figures["takeover_to_first_run_s"] = percentiles(first_runs)
     return count
 
 
@@ -159,7 +147,7 @@ def partitions(trial: Trial, count: int, seconds: float) -> int:
         time.sleep(max(0.0, seconds - (time.monotonic() - cut_at)))
         held += proxy.held_bytes
         proxy.resume()
-    trial.result.figures["partition_takeover_s"] = _percentiles(takeovers)
+    trial.result.figures["partition_takeover_s"] = percentiles(takeovers)
     trial.result.figures["partitioned_leader_gone_before_takeover"] = (
         f"{sum(exits_before_lead)}/{len(exits_before_lead)}"
     )
@@ -194,9 +182,11 @@ def latency(trial: Trial, seconds: float, delay: float = 2.0) -> int:
     return 1
 
 
-def bad_input(trial: Trial, cases: int, rng: random.Random) -> int:
+def bad_input(trial: Trial, cases: int, rng: random.Random, hold: float = 150) -> int:
     """Apply the hostile corpus while the good jobs run: each refused with a message, or
-    reported Ready=False with a Warning event; the operator neither restarts nor stalls."""
+    reported Ready=False with a Warning event; the operator neither restarts nor stalls. The
+    hostile objects stay `hold` seconds, so the good jobs' slots come while they are there."""
+    started = time.monotonic()
     corpus = hostile.corpus(trial_seed(rng))
     if cases:
         corpus = _one_per_kind(corpus, cases)
@@ -231,6 +221,7 @@ def bad_input(trial: Trial, cases: int, rng: random.Random) -> int:
         "refused_at_apply": refused,
         "reported_not_ready": reported,
     }
+    time.sleep(max(0.0, hold - (time.monotonic() - started)))
     # Hostile jobs are gone before the settle: their runs (if any) are not the subject.
     for case in applied:
         with contextlib.suppress(ApiError):
@@ -429,7 +420,7 @@ SCENARIOS: dict[str, Scenario] = {
                 lambda t, s, r: partitions(t, 1, 8),
                 lambda t, s, r: watch_resets(t, 15, r),
                 lambda t, s, r: latency(t, 8),
-                lambda t, s, r: bad_input(t, 40, r),
+                lambda t, s, r: bad_input(t, 40, r, hold=0),
             ),
             "one of each fault, a few minutes (in make test)",
         ),

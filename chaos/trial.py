@@ -8,6 +8,7 @@ every invariant over what the recorder saw and what is left.
 """
 
 import contextlib
+import statistics
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from chaos.fleet import Fleet
 from chaos.invariants import ACTIVE, Expected, Findings
 from chaos.recorder import Recorder, plain
 
-__all__ = ["Result", "Trial"]
+__all__ = ["Result", "Trial", "percentiles"]
 
 
 @dataclass
@@ -53,6 +54,18 @@ class Result:
             "seconds": round(self.seconds, 1),
             "findings": {k: v[:50] for k, v in self.findings.as_dict().items() if v},
         }
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    ordered = sorted(values)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return {
+        "p50": round(statistics.median(ordered), 2),
+        "p99": round(p99, 2),
+        "max": round(ordered[-1], 2),
+    }
 
 
 class Trial:
@@ -148,6 +161,14 @@ class Trial:
         found = invariants.check(rjobs, executions, jobs, events, self.expected, ever)
         found.backward += self.recorder.backward + self.recorder.token_findings()
         self.result.findings = found
+        lags = [
+            (created - slot).total_seconds()
+            for e in {e["metadata"]["name"]: e for e in [*ever, *executions]}.values()
+            if e["spec"].get("trigger") == "Schedule"
+            and (slot := invariants.parse_time(e["spec"].get("scheduledTime"))) is not None
+            and (created := invariants.parse_time(e["metadata"].get("creationTimestamp")))
+        ]
+        self.result.figures["slot_lag_s"] = percentiles(lags)
         self.result.runs = len({e["metadata"]["name"] for e in [*ever, *executions]})
 
 
