@@ -5,6 +5,7 @@ conditions) and the spec, never from a timer held in memory: an operator that
 restarts, or another replica, computes the same next attempt at the same time.
 """
 
+import math
 from datetime import datetime, timedelta
 
 from rerunnable.api.reasons import ConditionType, RetryingReason, RunReason
@@ -23,11 +24,13 @@ def attempts_allowed(retry: Retry | None) -> int:
 
 def backoff_delay(backoff: Backoff, attempt: int) -> timedelta:
     """The wait before attempt `attempt` (≥ 2), counted from the end of the one before:
-    initialSeconds * factor^(attempt-2), at most maxSeconds."""
+    initialSeconds * factor^(attempt-2), at most maxSeconds, rounded up to whole seconds
+    (times on the wire have whole seconds: a fraction would make every pass see a
+    nextAttemptTime that differs from the one it wrote)."""
     if attempt < 2:
         raise ValueError("the first attempt is not a retry")
     seconds = backoff.initial_seconds * backoff.factor ** (attempt - 2)
-    return timedelta(seconds=min(seconds, backoff.max_seconds))
+    return timedelta(seconds=math.ceil(min(seconds, backoff.max_seconds)))
 
 
 def retryable(status: ExecutionStatus, on: list[RetryOn]) -> bool:

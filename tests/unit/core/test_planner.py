@@ -10,6 +10,7 @@ worked out by hand: 2026-11-22T00:00Z is minute 29,921,760 since the Unix epoch
 Inputs are built as API objects and parsed by the real parsers (see builders.py).
 """
 
+import dataclasses
 import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -17,9 +18,11 @@ from typing import Any
 
 import pytest
 
+from rerunnable.api.names import ANNOTATION_CANCEL
 from rerunnable.api.v1alpha1 import (
     Condition,
     ExecutionPhase,
+    ExecutionStatus,
     RerunnableJobStatus,
     Trigger,
     to_wire,
@@ -1238,6 +1241,58 @@ def test_succeeded_run_sets_last_result_and_last_successful_time() -> None:
         RUN_STARTED,
         at("10:01"),
     )
+
+
+# A real clock has a fraction of a second; the API server keeps whole seconds. A run the
+# planner ends now ends in the same second as a run whose Job completed at 10:17:30.
+CLOCK = NOW + timedelta(microseconds=250_000)
+DONE_AT_NOW = execution(
+    "backup-29922376", phase="Succeeded", job_name="backup-29922376", completion_time=NOW
+)
+ONE_SECOND = [
+    ("its Job is gone: JobDeleted", RUNNING_EXEC, [], "JobDeleted"),
+    (
+        "its Job is being deleted: JobDeleted",
+        RUNNING_EXEC,
+        [job(RUN, start_time=RUN_STARTED, active=1, deleting=True)],
+        "JobDeleted",
+    ),
+    (
+        "cancelled: Cancelled",
+        _exec(
+            phase="Running",
+            job_name=RUN,
+            start_time=RUN_STARTED,
+            annotations={ANNOTATION_CANCEL: "true"},
+        ),
+        [job(RUN, start_time=RUN_STARTED, active=1)],
+        "Cancelled",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "ex", "world", "want_reason"), cases(ONE_SECOND))
+def test_runs_that_end_in_one_second_are_counted_once_whatever_the_clocks_fraction(
+    case: str, ex: ExecutionState, world: list[JobState], want_reason: str
+) -> None:
+    def rjob_with(status: dict[str, Any]) -> RerunnableJobState:
+        return rjob(extra={"suspendAfterFailures": 1}, status=status)
+
+    p = run(rjob_with({}), [DONE_AT_NOW, ex], jobs(*world), now=CLOCK)
+    ended = {**p.execution_updates, **{i.execution: i.status for i in p.interrupts}}[RUN]
+    assert (ended.phase, ended.reason) == (ExecutionPhase.INTERRUPTED, want_reason), case
+    assert sorted(p.status.last_completed_executions) == sorted([DONE_AT_NOW.name, RUN]), case
+    assert p.status.last_result == ExecutionPhase.INTERRUPTED, case
+    # In whole seconds, as they are stored.
+    assert (ended.completion_time, p.status.last_completion_time) == (NOW, NOW), case
+
+    # The next pass, over what the first wrote, counts neither run again.
+    stored = dataclasses.replace(ex, status=ExecutionStatus.model_validate(to_wire(ended)))
+    again = run(rjob_with(to_wire(p.status)), [DONE_AT_NOW, stored], now=CLOCK)
+    assert again.status.last_result == ExecutionPhase.INTERRUPTED, case
+    assert again.status.consecutive_failures == p.status.consecutive_failures, case
+    assert again.status.conditions == p.status.conditions, case
+    assert to_wire(again.status) == to_wire(p.status), case
 
 
 # 7. History -------------------------------------------------------------------------------------

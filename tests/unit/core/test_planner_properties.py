@@ -18,8 +18,7 @@ What a user relies on, whatever the world:
   no Event, the same status. A run whose Job the first plan created takes that Job's
   pod counts when it first sees it, as it does in the shell.
 
-Known planner bugs are strict xfail tests at their smallest world, at the end; the
-generated test of the same property skips the worlds that set them off.
+Planner bugs these properties found are tests at their smallest world, at the end.
 """
 
 from collections import Counter
@@ -28,7 +27,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -43,7 +41,7 @@ from rerunnable.api.names import (
     ANNOTATION_RESUME,
     PARAMETER_ANNOTATION_PREFIX,
 )
-from rerunnable.api.reasons import ConditionType, RunReason, SuspendedReason
+from rerunnable.api.reasons import ConditionType, RunReason
 from rerunnable.api.v1alpha1 import (
     TERMINAL_PHASES,
     ExecutionStatus,
@@ -617,63 +615,16 @@ def refused_before(world: World) -> bool:
     return any(e.status.reason == RunReason.JOB_REJECTED for e in world.mine().values())
 
 
-def stopped_with_a_start_time(world: World, first: Plan) -> bool:
-    """What sets off the bug of test_a_stopped_job_with_a_start_time_keeps_its_last_schedule_time:
-    a startTime, and the first pass stopping the schedule (maxRuns, endTime)."""
-    if world.rjob.spec is None or world.rjob.spec.start_time is None:
-        return False
-    stopped = (SuspendedReason.MAX_RUNS_REACHED, SuspendedReason.END_TIME_REACHED)
-    return any(
-        c.type == ConditionType.SUSPENDED and c.status == "True" and c.reason in stopped
-        for c in first.status.conditions
-    )
-
-
-def ends_a_run_within_a_second(world: World, first: Plan) -> bool:
-    """What sets off the bug of test_a_run_that_ended_is_counted_once_whatever_the_clocks_fraction:
-    the first pass ends a run at a `now` with a fraction of a second, and another run ended
-    (or the last status counted runs ending) in that very second."""
-    written = {
-        **first.execution_updates,
-        **{i.execution: i.status for i in first.interrupts},
-    }
-    at_now = {n for n, s in written.items() if s.completion_time == world.now}
-    if not at_now or not world.now.microsecond:
-        return False
-    second = floor(world.now, SECOND)
-    others = [
-        written.get(n, e.status).completion_time or e.created
-        for n, e in world.mine().items()
-        if n not in at_now
-    ]
-    return second in [*others, world.rjob.status.last_completion_time]
-
-
-def stopped_by_a_run_that_did_not_start(first: Plan) -> bool:
-    """What sets off the bug of test_a_skipped_slot_does_not_use_up_max_runs: the first pass
-    says spec.maxRuns is reached while its own status has runs remaining."""
-    return any(
-        c.type == ConditionType.SUSPENDED
-        and c.status == "True"
-        and c.reason == SuspendedReason.MAX_RUNS_REACHED
-        for c in first.status.conditions
-    ) and bool(first.status.remaining_runs)
-
-
 @given(cases())
 @PROPERTY
 def test_a_second_pass_at_the_same_instant_does_nothing_more(case: Case) -> None:
     world = build(case)
     first = world.plan()
     assume(not refused_before(world))
-    # Known planner bugs, each shown by the xfail test named in its predicate.
-    assume(not stopped_with_a_start_time(world, first))
-    assume(not ends_a_run_within_a_second(world, first))
-    assume(not stopped_by_a_run_that_did_not_start(first))
     second_pass_does_nothing_more(world, first)
 
 
-# -- known bugs, each at the smallest world that shows it --------------------------------------
+# -- bugs these properties found, each at the smallest world that showed it --------------------
 
 # Every minute; the one run spec.maxRuns allows has started; spec.startTime is now, so the
 # 10:17 slot is before it: no slot. The first pass stops the schedule (Suspended, reason
@@ -691,16 +642,10 @@ STOPPED_BEFORE_ITS_START = Case(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "planner bug: due._resume_floor takes any Suspended=True condition (MaxRunsReached, "
-        "EndTimeReached too) as a suspension that just ended when spec.suspendUntil is unset, "
-        "and covers every slot up to now, those before spec.startTime too; so the second pass "
-        "at the same instant sets lastScheduleTime to the 10:17 slot the first pass did not "
-        "count (None -> 10:17:00)"
-    ),
-)
+# Was: due._resume_floor took any Suspended=True condition (MaxRunsReached, EndTimeReached
+# too) as a suspension that just ended when spec.suspendUntil was unset, and covered every slot
+# up to now, those before spec.startTime too; so the second pass at the same instant set
+# lastScheduleTime to the 10:17 slot the first pass did not count (None -> 10:17:00).
 def test_a_stopped_job_with_a_start_time_keeps_its_last_schedule_time() -> None:
     world = build(STOPPED_BEFORE_ITS_START)
     second_pass_does_nothing_more(world, world.plan())
@@ -738,16 +683,11 @@ ENDED_IN_ONE_SECOND = Case(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "planner bug: a run the planner ends gets completionTime `now` with its microseconds; "
-        "status._results compares completion times exactly, so lastCompletedExecutions leaves "
-        "out a run that ended in the same whole second, and the next pass counts that run "
-        "again: lastResult Interrupted -> Succeeded, consecutiveFailures 1 -> 0, the job "
-        "suspended by suspendAfterFailures resumes"
-    ),
-)
+# Was: a run the planner ended got completionTime `now` with its microseconds, and
+# status._results compared completion times exactly, so lastCompletedExecutions left out a
+# run that ended in the same whole second, and the next pass counted that run again:
+# lastResult Interrupted -> Succeeded, consecutiveFailures 1 -> 0, the job suspended by
+# suspendAfterFailures resumed. The planner now takes `now` in whole seconds.
 def test_a_run_that_ended_is_counted_once_whatever_the_clocks_fraction() -> None:
     world = build(ENDED_IN_ONE_SECOND)
     second_pass_does_nothing_more(world, world.plan())
@@ -780,17 +720,11 @@ SKIPPED_UNDER_MAX_RUNS = Case(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "planner bug: due.find_due counts every due slot against spec.maxRuns (remaining = "
-        "stops.remaining - len(slots)) before the concurrency policy decides; a slot skipped "
-        "(Forbid, Queue full) or superseded (Replace) still uses up the last run, so the first "
-        "pass writes Suspended=True MaxRunsReached '1 scheduled runs have started' with "
-        "scheduledRuns 0, remainingRuns 1, nextScheduleTime None and wake_at None; the next "
-        "pass flips it back to NotSuspended, next 10:18"
-    ),
-)
+# Was: due.find_due counted every due slot against spec.maxRuns before the concurrency
+# policy decided; a slot skipped (Forbid, Queue full) or superseded (Replace) still used up
+# the last run, so the first pass wrote Suspended=True MaxRunsReached with scheduledRuns 0,
+# remainingRuns 1, nextScheduleTime None and wake_at None; the next pass flipped it back to
+# NotSuspended, next 10:18. Only the slots that start a run count now (due.settle).
 def test_a_skipped_slot_does_not_use_up_max_runs() -> None:
     world = build(SKIPPED_UNDER_MAX_RUNS)
     second_pass_does_nothing_more(world, world.plan())

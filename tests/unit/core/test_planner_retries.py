@@ -11,6 +11,7 @@ Every case plans one pass at NOW (builders.py) over API objects parsed by the
 real parsers.
 """
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -150,6 +151,28 @@ def test_the_backoff_grows_by_the_factor_from_the_previous_attempts_end() -> Non
     assert p.creates == ()
     # Attempt 3 waits initial x factor = 60 s after attempt 2 ended.
     assert written(p, f"{FIRST}-2").next_attempt_time == NOW + timedelta(seconds=10)
+
+
+def test_a_backoff_with_a_fraction_of_a_second_is_rounded_up_and_announced_once() -> None:
+    # 1 s x 1.5 = 1.5 s, rounded up: attempt 3 starts at 10:17:31, 2 s after attempt 2 ended.
+    backoff = {"limit": 2, "backoff": {"initialSeconds": 1, "factor": 1.5, "maxSeconds": 600}}
+    chain = [
+        attempt(1, ended=NOW - timedelta(minutes=3), conditions=[_retried()]),
+        attempt(2, ended=at("10:17:29")),
+    ]
+    world = jobs(*(job(e.name) for e in chain))
+    p = plan(retried(retry=backoff), chain, world, NOW + timedelta(microseconds=600_000))
+    assert p.creates == ()
+    assert p.wake_at == at("10:17:31")
+    assert [e.reason for e in p.events] == ["RunRetrying"]
+    # The next pass reads back what this one wrote, and says nothing again (a fraction of a
+    # second, lost on the wire, made every pass announce the retry anew).
+    on_the_wire = ExecutionStatus.model_validate(to_wire(written(p, f"{FIRST}-2")))
+    waiting = dataclasses.replace(chain[1], status=on_the_wire)
+    again = plan(retried(retry=backoff), [chain[0], waiting], world, NOW)
+    assert again.events == ()
+    p = plan(retried(retry=backoff), chain, world, at("10:17:31"))
+    assert [c.name for c in p.creates] == [f"{FIRST}-3"]
 
 
 def _retried() -> dict[str, Any]:

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from rerunnable.api.reasons import ConditionType, EventReason, SuspendedReason
+from rerunnable.api.names import ANNOTATION_RESUME, ANNOTATION_RUN
+from rerunnable.api.reasons import ConditionType, EventReason, RunReason, SuspendedReason
 from rerunnable.api.v1alpha1 import RerunnableJobSpec
 from rerunnable.core.naming import scheduled_execution_name
 from rerunnable.core.planner import Plan, plan
@@ -195,12 +196,138 @@ def test_max_runs_counts_down_and_stops() -> None:
     assert created(run(after)) == []
 
 
+# A manual run whose Job runs, and one queued behind it (no Job yet).
+ACTIVE = execution(
+    "backup-mt0", trigger="Manual", token="t0", phase="Running", job_name="backup-mt0"
+)
+WAITING = execution("backup-mtq", trigger="Manual", token="tq", created=at("09:30"), queued=True)
+
+
+@pytest.mark.parametrize(
+    ("case", "policy", "executions", "token", "want_skip"),
+    [
+        pytest.param("Forbid, a run is active", "Forbid", [ACTIVE], None,
+                     RunReason.CONCURRENCY_FORBIDDEN, id="forbid"),
+        pytest.param("Queue, a run is active and another waits", "Queue", [ACTIVE, WAITING], None,
+                     RunReason.QUEUE_FULL, id="queue full"),
+        pytest.param("Replace, a manual run due in the same pass supersedes it", "Replace", [],
+                     "t1", RunReason.SUPERSEDED, id="replace"),
+    ],
+)  # fmt: skip
+def test_a_slot_the_concurrency_policy_skips_does_not_use_up_max_runs(
+    case: str,
+    policy: str,
+    executions: list[ExecutionState],
+    token: str | None,
+    want_skip: str,
+) -> None:
+    r = minutely(
+        maxRuns=1,
+        concurrencyPolicy=policy,
+        annotations={ANNOTATION_RUN: token} if token else None,
+    )
+    world = jobs(*(job(e.name, active=1) for e in executions if e.status.job_name))
+    p = plan(r, executions, world, NOW)
+    assert SLOT_NAME not in created(p), case
+    assert p.status.last_skipped is not None, case
+    assert (p.status.last_skipped.scheduled_time, p.status.last_skipped.reason) == (
+        SLOT,
+        want_skip,
+    ), case
+    # The one run maxRuns allows is still to come: the next slot.
+    assert (p.status.scheduled_runs, p.status.remaining_runs) == (0, 1), case
+    assert suspended(p) == ("False", SuspendedReason.NOT_SUSPENDED), case
+    assert p.status.next_schedule_time == at("10:18"), case
+    assert p.wake_at == at("10:18"), case
+
+
 def test_a_slot_run_by_a_pass_that_stopped_before_its_status_counts_once() -> None:
     made = execution(SLOT_NAME, phase="Running", job_name=SLOT_NAME, scheduled_time=SLOT)
     p = run(minutely({"scheduledRuns": 1}, maxRuns=5), [made])
     assert created(p) == []
     assert p.status.scheduled_runs == 2
     assert p.status.remaining_runs == 3
+
+
+def was_suspended(reason: str) -> dict[str, Any]:
+    """A status whose Suspended condition a pass wrote as True, for `reason`."""
+    condition = {"type": "Suspended", "status": "True", "reason": reason, "message": "m",
+                 "lastTransitionTime": at("09:00")}  # fmt: skip
+    return {"conditions": [condition]}
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "spec", "annotations", "want_suspended", "want_next"),
+    [
+        pytest.param(
+            "stopped by maxRuns",
+            {**was_suspended("MaxRunsReached"), "scheduledRuns": 1}, {"maxRuns": 1}, None,
+            ("True", SuspendedReason.MAX_RUNS_REACHED), None, id="max runs",
+        ),
+        pytest.param(
+            "spec.suspend cleared",
+            was_suspended("Suspended"), {}, None,
+            ("False", SuspendedReason.NOT_SUSPENDED), at("11:00"), id="suspend",
+        ),
+        pytest.param(
+            "resumed after failures",
+            {**was_suspended("ConsecutiveFailures"), "consecutiveFailures": 2},
+            {"suspendAfterFailures": 2}, {ANNOTATION_RESUME: "r1"},
+            ("False", SuspendedReason.NOT_SUSPENDED), at("11:00"), id="resume",
+        ),
+    ],
+)  # fmt: skip
+def test_no_slot_before_start_time_is_taken_as_handled(
+    case: str,
+    status: dict[str, Any],
+    spec: dict[str, Any],
+    annotations: dict[str, str] | None,
+    want_suspended: tuple[str, str],
+    want_next: datetime | None,
+) -> None:
+    # A new job that starts at 11:00: the minutes before are no slots, run or skipped.
+    r = rjob(
+        schedule="* * * * *",
+        created=at("10:00"),
+        status=status,
+        extra={"startTime": at("11:00"), **spec},
+        annotations=annotations,
+    )
+    p = run(r)
+    assert created(p) == [], case
+    assert p.status.last_schedule_time is None, case
+    assert suspended(p) == want_suspended, case
+    assert p.status.next_schedule_time == want_next, case
+
+
+def test_raising_max_runs_does_not_run_the_slots_it_stopped() -> None:
+    # Stopped at 09:00 by maxRuns 1, raised to 2 now: as resuming from spec.suspend, the
+    # slots in between are not run, even with missedRunPolicy All.
+    r = minutely(
+        {**was_suspended("MaxRunsReached"), "scheduledRuns": 1, "lastScheduleTime": at("09:00")},
+        maxRuns=2,
+        missedRunPolicy="All",
+    )
+    p = run(r)
+    assert created(p) == []
+    assert p.status.last_schedule_time == SLOT
+    assert p.status.last_skipped is None
+    assert (p.status.scheduled_runs, p.status.remaining_runs) == (1, 1)
+    assert suspended(p) == ("False", SuspendedReason.NOT_SUSPENDED)
+    assert p.status.next_schedule_time == at("10:18")
+
+
+def test_slots_after_max_runs_is_reached_are_not_reported_missed() -> None:
+    # The last run maxRuns allows started at 10:14; the slots since are no runs to miss.
+    r = minutely(
+        {**was_suspended("MaxRunsReached"), "scheduledRuns": 1, "lastScheduleTime": at("10:14")},
+        maxRuns=1,
+    )
+    p = run(r)
+    assert created(p) == []
+    assert p.status.last_skipped is None
+    assert EventReason.MISSED_SCHEDULE not in [e.reason for e in p.events]
+    assert suspended(p) == ("True", SuspendedReason.MAX_RUNS_REACHED)
 
 
 def test_manual_runs_are_not_limited_by_stop_rules() -> None:

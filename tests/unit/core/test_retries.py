@@ -42,7 +42,7 @@ def cases(*rows: tuple[Any, ...]) -> list[Any]:
         ("fifth waits initial x factor^3", Backoff(), 5, 80),
         ("capped at maxSeconds", Backoff(), 8, 600),
         ("factor 1 waits the same each time", Backoff(initial_seconds=30, factor=1), 6, 30),
-        ("a fractional factor", Backoff(initial_seconds=10, factor=1.5), 4, 22.5),
+        ("a fractional factor, rounded up", Backoff(initial_seconds=10, factor=1.5), 4, 23),
         ("max below initial caps the first wait", Backoff(initial_seconds=60, max_seconds=5), 2, 5),
     ),
 )

@@ -9,19 +9,23 @@
 4. find what is due (`due`): schedule slots, with suspension, the rules that stop a
    schedule (`stopping`) and the missed-run policy, and a new manual token;
 5. start waiting Executions whose turn has come (`concurrency`);
-6. apply the concurrency policy to what is due now (`concurrency`);
+6. apply the concurrency policy to what is due now (`concurrency`); only the slots that
+   started a run count against spec.maxRuns (`due.settle`);
 7. start the slots of a backfill, oldest first, as the policy allows (`backfilling`);
 8. prune finished runs beyond the history limits (`history`);
 9. rebuild the status, and say when to look again (`status`).
 
-Nothing here reads the clock or talks to the API server. The shell applies
+Nothing here reads the clock or talks to the API server. `now` is taken in whole
+seconds, as the API server keeps times: what the plan records (a completion time, a
+transition) is what the next pass reads back, and runs that end in one second are
+counted together. So the plan wakes on a whole second too. The shell applies
 the plan in the order of its fields and writes the status last, so a crash at
 any point leaves a state from which the next pass makes the same decisions
 (the deterministic names turn a repeated create into AlreadyExists).
 """
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from rerunnable.api.reasons import RunReason
 from rerunnable.api.v1alpha1 import TERMINAL_PHASES, ExecutionPhase
@@ -68,6 +72,8 @@ def plan(
 
     `reports`: whether this operator serves the report endpoint (spec.reporting needs it).
     """
+    # Whole seconds, as every time the planner reads (and the times it writes, read back).
+    now = now.replace(microsecond=0)
     mine = {e.name: e for e in executions if e.owner_uid == rjob.uid and not e.deleting}
     p = Pass.begin(rjob, mine, set(jobs), now)
 
@@ -100,8 +106,9 @@ def plan(
     if schedule is not None and rjob.spec is not None:
         # 5. Waiting Executions whose turn has come, before anything new queues behind them.
         concurrency.start_waiting(p, rjob.spec.concurrency_policy)
-        # 6. The concurrency policy over what is due now.
+        # 6. The concurrency policy over what is due now; what started counts for maxRuns.
         concurrency.admit(p, rjob.spec.concurrency_policy, found)
+        found = due.settle(p, found, schedule, stops)
 
     # 7. Backfill: an explicit request, not limited by suspension or the stop rules.
     filled = (
@@ -126,13 +133,22 @@ def plan(
         deletes=tuple(deletes),
         status=new_status,
         events=tuple(p.events),
-        wake_at=min(
-            (t for t in (found.wake_at, next_stall, next_retry) if t is not None), default=None
+        wake_at=_whole_second(
+            min((t for t in (found.wake_at, next_stall, next_retry) if t is not None), default=None)
         ),
         finished=_finished(mine, p),
         stalled=sum(1 for i in p.interrupts if i.status.reason == RunReason.STALLED),
         steps=tuple(initial_steps(rjob.spec.steps if rjob.spec else None)),
     )
+
+
+def _whole_second(t: datetime | None) -> datetime | None:
+    """`t`, or the whole second after it: a pass sees `now` in whole seconds, so it sees an
+    instant within a second (a retry whose backoff factor left a fraction) reached only at
+    the next one. Woken earlier, it would find nothing due and ask to be woken at once."""
+    if t is None or not t.microsecond:
+        return t
+    return t.replace(microsecond=0) + timedelta(seconds=1)
 
 
 def _finished(before: Mapping[str, ExecutionState], p: Pass) -> tuple[ExecutionPhase, ...]:

@@ -1,18 +1,25 @@
-"""Step 3: what is due now. Schedule slots (with suspension and the missed-run policy), a new
-manual token, and what the status will say about them, as one frozen value: `Due`."""
+"""Step 4: what is due now. Schedule slots (with suspension and the missed-run policy), a new
+manual token, and what the status will say about them, as one frozen value: `Due`.
 
-from dataclasses import dataclass
+`find_due` finds it before the concurrency policy decides; `settle` completes it after
+(step 6): only the slots that started a run count against spec.maxRuns, so what stops the
+schedule, the next slot and when to look again are known only then.
+"""
+
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from rerunnable.api.reasons import ConditionType, EventReason, RunReason, SuspendedReason
 from rerunnable.api.v1alpha1 import MissedRunPolicy, RerunnableJobSpec, SkippedRun, Trigger, rfc3339
 from rerunnable.core.cron import fire_times_between
+from rerunnable.core.naming import scheduled_execution_name
 from rerunnable.core.planner.model import Event
 from rerunnable.core.planner.stopping import Stops
+from rerunnable.core.planner.working import Pass
 from rerunnable.core.schedule import INSTANT, ValidSchedule, upcoming_times
 from rerunnable.core.state import RerunnableJobState
 
-__all__ = ["MAX_MISSED_RUNS", "SKIP_GRACE", "Due", "find_due", "nothing_due"]
+__all__ = ["MAX_MISSED_RUNS", "SKIP_GRACE", "Due", "find_due", "nothing_due", "settle"]
 
 NO_STOPS = Stops()  # no rule stops the schedule
 
@@ -24,16 +31,23 @@ SKIP_GRACE = timedelta(seconds=60)
 
 @dataclass(frozen=True)
 class Due:
-    """What step 3 found.
+    """What step 4 found (`find_due`), completed once the concurrency policy decided (`settle`).
 
     - slots: the schedule slots to run now, oldest first, each with its trigger
       (Schedule, or Backfill for older missed slots under missedRunPolicy All);
     - token: a manual run token not handled yet, or None;
     - last_schedule_time, last_run_token: the status fields once these are handled;
+    - missed: the slots dropped by the missed-run policy, as status.lastSkipped, or None;
+    - suspended: (reason, message) of the Suspended condition, or None; before `settle`
+      only spec.suspend, suspendUntil and suspendAfterFailures, which stop every slot;
+
+    and, from `settle`:
+
+    - started: how many of `slots` have a run (made in this pass, or by a pass that
+      stopped before its status): what counts against spec.maxRuns; a slot the
+      policy skipped or superseded does not;
     - next_schedule_time: the next slot (UTC), None if none will come;
-    - wake_at: when to look again (the next slot, or the end of a suspendUntil);
-    - suspended: (reason, message) of the Suspended condition, or None;
-    - missed: the slots dropped by the missed-run policy, as status.lastSkipped, or None.
+    - wake_at: when to look again (the next slot, or the end of a suspendUntil).
     """
 
     slots: tuple[tuple[datetime, Trigger], ...] = ()
@@ -44,6 +58,7 @@ class Due:
     wake_at: datetime | None = None
     suspended: tuple[str, str] | None = None
     missed: SkippedRun | None = None
+    started: int = 0
 
     def missed_event(self) -> Event | None:
         if self.missed is None:
@@ -62,6 +77,8 @@ def nothing_due(rjob: RerunnableJobState) -> Due:
 def find_due(
     rjob: RerunnableJobState, schedule: ValidSchedule, now: datetime, stops: Stops = NO_STOPS
 ) -> Due:
+    """The slots due now (no more than spec.maxRuns still allows) and a new manual token; the
+    rest once the concurrency policy decided (`settle`)."""
     spec = rjob.spec
     assert spec is not None
     suspended = _suspension(spec, now, stops)
@@ -76,14 +93,6 @@ def find_due(
         if stops.remaining is not None:
             slots = slots[: stops.remaining]  # oldest first: the last ones allowed
         last_schedule_time = latest or last_schedule_time
-    remaining = None if stops.remaining is None else stops.remaining - len(slots)
-    if suspended is None and schedule.crons:
-        suspended = _ended(spec, now, remaining)
-    upcoming = upcoming_times(
-        schedule, spec, now, count=1, remaining_runs=remaining, halted=stops.halted
-    )
-    next_time = upcoming[0].astimezone(UTC) if upcoming else None
-    resume_at = spec.suspend_until if spec.suspend_until and spec.suspend_until > now else None
     token = None
     last_token = rjob.status.last_run_token
     if rjob.run_token is not None and rjob.run_token != last_token:
@@ -93,10 +102,36 @@ def find_due(
         token=token,
         last_schedule_time=last_schedule_time,
         last_run_token=last_token,
-        next_schedule_time=next_time,
-        wake_at=min((t for t in (next_time, resume_at) if t is not None), default=None),
         suspended=suspended,
         missed=missed,
+    )
+
+
+def settle(p: Pass, found: Due, schedule: ValidSchedule, stops: Stops) -> Due:
+    """`found` once the concurrency policy decided (step 6): the slots that started a run
+    count against spec.maxRuns (a slot skipped or superseded uses none up); then whether the
+    schedule has ended (endTime, maxRuns), its next slot, and when to look again."""
+    spec = p.rjob.spec
+    assert spec is not None
+    started = sum(
+        1 for t, _ in found.slots if scheduled_execution_name(p.rjob.name, t) in p.executions
+    )
+    remaining = None if stops.remaining is None else stops.remaining - started
+    suspended = found.suspended
+    if suspended is None and schedule.crons:
+        suspended = _ended(spec, p.now, remaining)
+    upcoming = upcoming_times(
+        schedule, spec, p.now, count=1, remaining_runs=remaining, halted=stops.halted
+    )
+    next_time = upcoming[0].astimezone(UTC) if upcoming else None
+    until = spec.suspend_until
+    resume_at = until if until is not None and until > p.now else None
+    return replace(
+        found,
+        started=started,
+        suspended=suspended,
+        next_schedule_time=next_time,
+        wake_at=min((t for t in (next_time, resume_at) if t is not None), default=None),
     )
 
 
@@ -139,7 +174,10 @@ def _resume_floor(rjob: RerunnableJobState, schedule: ValidSchedule, now: dateti
     them so (the operator may have been down all along). `suspend: true` leaves
     no time in the spec, so its end is known only to a pass that saw the object
     suspended before and sees it resumed now: the slots up to now are covered.
-    The latest covered slot becomes lastScheduleTime.
+    So does any other stop a pass reported (failures, endTime, maxRuns): while it
+    holds no slot runs, and once it ends (a resume, endTime moved, maxRuns raised)
+    the slots in between are not run afterwards. Slots before spec.startTime are
+    no slots: none is covered. The latest covered slot becomes lastScheduleTime.
     """
     floor = rjob.status.last_schedule_time or rjob.created
     spec = rjob.spec
@@ -154,9 +192,12 @@ def _resume_floor(rjob: RerunnableJobState, schedule: ValidSchedule, now: dateti
         and (was.reason == SuspendedReason.SUSPENDED or spec.suspend_until is None)
     ):
         covered_until = now
-    if covered_until is None or covered_until <= floor:
+    after = floor
+    if spec.start_time is not None and spec.start_time - INSTANT > after:
+        after = spec.start_time - INSTANT
+    if covered_until is None or covered_until <= after:
         return floor
-    covered = fire_times_between(schedule.crons, floor, covered_until, schedule.time_zone, limit=1)
+    covered = fire_times_between(schedule.crons, after, covered_until, schedule.time_zone, limit=1)
     return covered.times[-1].astimezone(UTC) if covered.times else floor
 
 

@@ -19,7 +19,6 @@ from rerunnable.api.v1alpha1 import (
     RerunnableJobStatus,
 )
 from rerunnable.core.messages import with_held_token
-from rerunnable.core.naming import scheduled_execution_name
 from rerunnable.core.planner.backfilling import Backfill
 from rerunnable.core.planner.due import Due
 from rerunnable.core.planner.model import Event
@@ -86,9 +85,8 @@ def build_status(
     spec = p.rjob.spec
     # Slots this pass handled whose run exists (made now, or by a pass that stopped before
     # its status): each counts once, as the status that counts it moves lastScheduleTime.
-    started = stops.scheduled_runs + sum(
-        1 for t, _ in due.slots if scheduled_execution_name(p.rjob.name, t) in p.executions
-    )
+    # The same count as the MaxRunsReached suspension's (due.settle).
+    started = stops.scheduled_runs + due.started
 
     return RerunnableJobStatus(
         observed_generation=p.rjob.generation,
