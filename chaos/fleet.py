@@ -13,6 +13,7 @@ import yaml
 from lightkube import ApiError, Client
 from lightkube.resources.coordination_v1 import Lease
 from tests.e2e.blackhole import Blackhole
+from tests.e2e.certs import free_port, make_certs
 from tests.e2e.cluster import Cluster
 from tests.e2e.operator import Exit, Kubelet, OperatorProcess
 from tests.e2e.waiting import wait_until
@@ -38,12 +39,18 @@ class Fleet:
         host, port = _api_address(cluster)
         self.proxies = [Blackhole(host, port) for _ in range(replicas)]
         self.replicas = []
+        # Every replica takes reports; runs are told the first replica's address (a replica
+        # down means reports refused for a while, and the workload tries again).
+        certs = make_certs(_folder(log_dir / "report-tls"))
+        ports = [free_port() for _ in self.proxies]
+        self.report_url = f"https://127.0.0.1:{ports[0]}"
         for i, proxy in enumerate(self.proxies):
-            folder = log_dir / f"replica-{i}"
-            folder.mkdir(parents=True, exist_ok=True)
+            folder = _folder(log_dir / f"replica-{i}")
             p = OperatorProcess(namespace, _kubeconfig_through(cluster, proxy.port, folder), folder)
             if not leader_elect:
                 p.extra_args.append("--no-leader-elect")
+            p.extra_args += ["--report-port", str(ports[i]), "--report-url", self.report_url]
+            p.extra_args += ["--report-cert-dir", str(certs.dir), "--report-addr", "127.0.0.1"]
             self.replicas.append(p)
         self.leader_elect = leader_elect
         self.kills = 0
@@ -135,6 +142,11 @@ def _status_field(p: OperatorProcess, key: str) -> int:
     except FileNotFoundError:
         pass
     return 0
+
+
+def _folder(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _kubeconfig_through(cluster: Cluster, proxy_port: int, folder: Path) -> Path:

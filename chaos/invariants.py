@@ -63,6 +63,8 @@ class Expected:
     - windows: the slots each scheduled job must run or report missed.
     - parameters: the parameters sent with a token, by (job, token): its run has them.
     - backfills: the slots of a backfill asked for: one Backfill run each.
+    - results: the result a run's workload reported and the operator acknowledged (204),
+      by Execution: the run keeps it, whatever became of it.
     """
 
     tokens: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
@@ -70,6 +72,7 @@ class Expected:
     windows: dict[str, Window] = field(default_factory=dict)
     parameters: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     backfills: dict[str, tuple[datetime, ...]] = field(default_factory=dict)
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -180,6 +183,11 @@ def check(
             f.stuck.append(f"Execution {e['metadata']['name']} is {phase or 'without a phase'}")
         if e.get("status", {}).get("nextAttemptTime") and not _has_next_attempt(e, every):
             f.stuck.append(f"Execution {e['metadata']['name']}: its retry never came")
+
+    for name, result in sorted(expected.results.items()):
+        got = (every.get(name, {}).get("status") or {}).get("result")
+        if got != result:
+            f.lost.append(f"Execution {name}: its acknowledged result {result} is {got}")
 
     seen_jobs: dict[str, str] = {}
     for job in jobs:

@@ -2,11 +2,12 @@
 
 `make_jobs` creates N minutely RerunnableJobs that use every feature there is:
 the four concurrency policies in turn, runs of different lengths, parameters,
-retries of a run that fails its first attempt, and a backfill of the last
-minutes. `Runner` is a user in a loop: a new token every interval, round robin
-over the jobs, with parameters on the jobs that declare them, and now and then a
-cancel of a running run. It records what the API server acknowledged, which is
-what the invariants hold the operator to.
+retries of a run that fails its first attempt, runs that report back (their
+workload is chaos/reporter.py), and a backfill of the last minutes. `Runner`
+is a user in a loop: a new token every interval, round robin over the jobs,
+with parameters on the jobs that declare them, and now and then a cancel of a
+running run. It records what the API server acknowledged, which is what the
+invariants hold the operator to.
 
 A job gets its next token only once its previous token has an Execution: the
 run annotation holds one token, so a token overwritten before any replica saw it
@@ -51,6 +52,7 @@ class JobSpec:
     policy: str
     parameters: bool = False
     retries: bool = False
+    reporting: bool = False
     body: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
@@ -62,6 +64,7 @@ def job_specs(namespace: str, count: int, prefix: str = "c") -> list[JobSpec]:
         policy = POLICIES[i % len(POLICIES)]
         parameters = i % 3 == 1
         retries = i % 5 == 2
+        reporting = i % 6 == 3
         spec: dict[str, Any] = {
             "schedule": "* * * * *",
             "concurrencyPolicy": policy,
@@ -73,11 +76,15 @@ def job_specs(namespace: str, count: int, prefix: str = "c") -> list[JobSpec]:
             spec["parameters"] = [{"name": "DAY", "default": "today", "pattern": "[a-z0-9-]+"}]
         if retries:
             spec["retry"] = {"limit": 2, "backoff": {"initialSeconds": 1, "maxSeconds": 2}}
-        body = rjob_body(namespace, name, duration=DURATIONS[i % len(DURATIONS)], **spec)
+        if reporting:  # long enough for the workload to report while it runs
+            spec["reporting"] = {"enabled": True}
+            spec["steps"] = [{"name": "fetch"}, {"name": "load"}]
+        duration = "20s" if reporting else DURATIONS[i % len(DURATIONS)]
+        body = rjob_body(namespace, name, duration=duration, **spec)
         if retries:
             annotations = body["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["annotations"]
             annotations["sim.rerunnable.dev/exit-code-attempt-1"] = "1"
-        specs.append(JobSpec(name, policy, parameters, retries, body))
+        specs.append(JobSpec(name, policy, parameters, retries, reporting, body))
     return specs
 
 

@@ -245,3 +245,13 @@ def test_last_run_token_never_returns_to_a_token_it_left(
     history: list[str | None], backward: bool
 ) -> None:
     assert bool(token_went_back("a", history)) == backward
+
+
+def test_a_result_the_operator_acknowledged_must_outlive_the_run() -> None:
+    e = Expected()
+    e.results["a-m1"] = {"run": "a-m1"}
+    e.results["a-m2"] = {"run": "a-m2"}
+    runs = [execution("a-m1", token="t1", ended=at(1)), execution("a-m2", token="t2", ended=at(2))]
+    runs[0]["status"]["result"] = {"run": "a-m1"}
+    found = check([rjob(lastResult="Succeeded")], runs, [], [], e)
+    assert found.lost == ["Execution a-m2: its acknowledged result {'run': 'a-m2'} is None"]
