@@ -242,6 +242,11 @@ class FakeKube:
         self._record("post_event", regarding["namespace"], regarding["name"], sent)
         self.events.append(PostedEvent(dict(regarding), type_, reason, message, now))
 
+    async def post_now(
+        self, regarding: ObjectRef, type_: str, reason: str, message: str, now: datetime
+    ) -> None:
+        self.post(regarding, type_, reason, message, now)
+
     # -- the server's behaviour ---------------------------------------------------------------
 
     def _record(self, verb: str, namespace: str, name: str, sent: Any = None) -> None:

@@ -1195,3 +1195,18 @@ def test_a_status_planned_from_an_older_version_is_refused_never_a_step_back() -
     assert (PATCH_RJOB, RJOB) in verbs(calls)
     assert world.rjob_status()["lastRunToken"] == "t2", "the stale write went through"
     assert world.queue.delays == [(KEY, CONFLICT_DELAY)], "again soon, no backoff"
+
+
+def test_a_skipped_run_is_said_before_the_status_counts_it_handled() -> None:
+    # Found by the chaos storm: the RunSkipped event went out after the status write, and a
+    # SIGKILL in between left a slot that neither ran nor was ever reported.
+    world = world_with_a_running_run("Forbid")
+
+    calls = world.reconcile()
+
+    said = [i for i, c in enumerate(calls) if c.verb == EVENT and c.sent["reason"] == "RunSkipped"]
+    handled = [i for i, c in enumerate(calls) if c.verb == PATCH_RJOB]
+    assert said, verbs(calls)
+    assert handled, verbs(calls)
+    assert said[0] < handled[0], verbs(calls)
+    assert world.rjob_status()["lastSkipped"]["token"] == "t1"

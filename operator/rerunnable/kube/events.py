@@ -37,7 +37,13 @@ class Recorder(Protocol):
 
     def post(
         self, regarding: ObjectRef, type_: str, reason: str, message: str, now: datetime
-    ) -> None: ...
+    ) -> None:
+        """Post in the background, waiting a while for an API server that is away."""
+
+    async def post_now(
+        self, regarding: ObjectRef, type_: str, reason: str, message: str, now: datetime
+    ) -> None:
+        """Post and return once posted (one try; a failure is a log line)."""
 
 
 class EventRecorder:
@@ -56,12 +62,23 @@ class EventRecorder:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def post_now(
+        self, regarding: ObjectRef, type_: str, reason: str, message: str, now: datetime
+    ) -> None:
+        await self._post(regarding, type_, reason, message, now, delays=())
+
     async def flush(self) -> None:
         """Wait until every event posted so far is posted or given up."""
         await asyncio.gather(*list(self._tasks))
 
     async def _post(
-        self, regarding: ObjectRef, type_: str, reason: str, message: str, now: datetime
+        self,
+        regarding: ObjectRef,
+        type_: str,
+        reason: str,
+        message: str,
+        now: datetime,
+        delays: tuple[float, ...] | None = None,
     ) -> None:
         name = f"{regarding['name']}.{self._prefix}{next(self._ids):x}"
         stamp = rfc3339(now)
@@ -81,7 +98,7 @@ class EventRecorder:
             "reportingInstance": self._instance,
         }
         path = EVENTS.path(regarding["namespace"])
-        for delay in (*RETRY_DELAYS, None):
+        for delay in (*(RETRY_DELAYS if delays is None else delays), None):
             async with self._slots:
                 try:
                     await self._transport.request("POST", path, body)
