@@ -195,11 +195,18 @@ class Trial:
             for name, acked in self.reporter.acknowledged.items()
             if any(acked <= at <= acked + REPORT_WRITE_WINDOW for at in exits)
         ]
+        with self.recorder.lock:
+            seen = {
+                n: (e.get("status") or {}).get("result")
+                for n, e in self.recorder.executions.items()
+            }
+        lost = [n for n in at_risk if seen.get(n) != self.expected.results.get(n)]
         for name in at_risk:
             self.expected.results.pop(name, None)
         self.result.figures["reports"] = {
             "acknowledged": len(self.reporter.acknowledged),
             "replica_died_within_a_second": len(at_risk),
+            "of_those_lost": len(lost),
             "refused_or_failed": self.reporter.refused,
         }
 
