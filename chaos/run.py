@@ -14,7 +14,9 @@ import os
 import platform
 import sys
 import time
+import traceback
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from lightkube import Client, KubeConfig
@@ -72,18 +74,31 @@ def main(argv: list[str] | None = None) -> int:
     log_dir = REPO / ".cluster" / "chaos-logs"
     started = datetime.now(UTC)
     results: list[dict[str, Any]] = []
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
     with Client(config=KubeConfig.from_file(cluster.kubeconfig), field_manager="chaos") as client:
         for name in names:
             print(f"--- {name}: {scenarios.SCENARIOS[name].what}", flush=True)
             t0 = time.monotonic()
-            result = scenarios.run(name, cluster, client, log_dir, settings, keep=args.keep)
+            try:
+                result = scenarios.run(name, cluster, client, log_dir, settings, keep=args.keep)
+            except Exception as e:  # the scenario itself broke: say so, go on with the next
+                traceback.print_exc()
+                result = Result(name)
+                result.findings.stuck.append(f"the scenario failed: {e!r}")
             print(line(result), flush=True)
             for kind, found in result.findings.as_dict().items():
                 for f in found[:10]:
                     print(f"           {kind}: {f}")
             results.append(result.as_dict() | {"wall_seconds": round(time.monotonic() - t0)})
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+            _write(path, started, settings, results)  # after each: a long run keeps what it has
+    print(f"results: {path.relative_to(REPO)}; logs: {log_dir.relative_to(REPO)}")
+    return 0 if all(r["ok"] for r in results) else 1
+
+
+def _write(
+    path: Path, started: datetime, settings: scenarios.Settings, results: list[dict[str, Any]]
+) -> None:
     path.write_text(
         json.dumps(
             {
@@ -100,8 +115,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         + "\n"
     )
-    print(f"results: {path.relative_to(REPO)}; logs: {log_dir.relative_to(REPO)}")
-    return 0 if all(r["ok"] for r in results) else 1
 
 
 if __name__ == "__main__":
