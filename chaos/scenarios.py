@@ -195,12 +195,10 @@ def bad_input(trial: Trial, cases: int, rng: random.Random, hold: float = 150) -
     for case in corpus:
         body = {**case.body, "metadata": {**case.body["metadata"], "namespace": trial.namespace}}
         try:
-            obj = RerunnableJobResource.from_dict(body)
+            trial.client.create(RerunnableJobResource.from_dict(body))
         except (ValueError, TypeError):  # not even an object (labels a list): kubectl
             refused += 1  # refuses it before sending, and so does this client
             continue
-        try:
-            trial.client.create(obj)
         except ApiError as e:
             if e.status.message:
                 refused += 1
