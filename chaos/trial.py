@@ -174,6 +174,10 @@ class Trial:
         self._set_aside_reports_at_risk()
         found = invariants.check(rjobs, executions, jobs, events, self.expected, ever)
         found.backward += self.recorder.backward + self.recorder.token_findings()
+        # With what the faults found on their way (a partitioned leader still running, a
+        # hostile object never reported, a recovery without runs, growth in the soak).
+        for kind, lines in self.result.findings.as_dict().items():
+            getattr(found, kind).extend(lines)
         self.result.findings = found
         lags = [
             (created - slot).total_seconds()
