@@ -101,9 +101,10 @@ class Fleet:
     def proxy_of(self, replica: OperatorProcess) -> Blackhole:
         return self.proxies[self.replicas.index(replica)]
 
-    def restarts(self) -> int:
-        """Exits the scenario did not cause (a replica that crashed or gave up its lease)."""
-        return sum(1 for x in self.exits if x.code != -9)
+    def restarts(self, since: int = 0) -> int:
+        """Exits the scenario did not cause (a replica that crashed or gave up its lease),
+        among the exits from the `since`-th on."""
+        return sum(1 for x in self.exits[since:] if x.code != -9)
 
     def logs(self, lines: int = 40) -> str:
         return "\n".join(p.logs(lines) for p in self.replicas)

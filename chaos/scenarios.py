@@ -187,6 +187,7 @@ def bad_input(trial: Trial, cases: int, rng: random.Random, hold: float = 150) -
     reported Ready=False with a Warning event; the operator neither restarts nor stalls. The
     hostile objects stay `hold` seconds, so the good jobs' slots come while they are there."""
     started = time.monotonic()
+    exits_before = len(trial.fleet.exits)  # earlier faults' exits are theirs
     corpus = hostile.corpus(trial_seed(rng))
     if cases:
         corpus = _one_per_kind(corpus, cases)
@@ -216,7 +217,7 @@ def bad_input(trial: Trial, cases: int, rng: random.Random, hold: float = 150) -
         time.sleep(1)
     unreported += [f"{c.case}: accepted and never reported Ready=False" for c in pending.values()]
     trial.result.findings.lost += unreported
-    restarts = trial.fleet.restarts()
+    restarts = trial.fleet.restarts(since=exits_before)
     if restarts:
         trial.result.findings.stuck.append(f"the operator exited {restarts} time(s)")
     trial.result.figures["hostile"] = {
