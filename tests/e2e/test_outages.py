@@ -140,6 +140,7 @@ def test_the_leader_exits_when_the_api_server_is_gone_past_its_renew_deadline_an
     tokens = ["t0"]
     run_token(kube, namespace, "steady", "t0")
     old = leader.identity
+    standing_by = standby.identity
     # Its events are sent in the background: let t0's arrive before the server goes.
     wait_until(lambda: old in writers(kube, namespace), timeout=30, what="the leader's events")
     apiserver = api_server(cluster)
@@ -173,7 +174,10 @@ def test_the_leader_exits_when_the_api_server_is_gone_past_its_renew_deadline_an
     assert exit_seen.code != 0
     assert exit_after <= RENEW_DEADLINE + RETRY_PERIOD
     assert "lost the lease" in leader.log_text()
-    assert [x.identity for x in kubelet.exits] == [old], "the standby kept running"
+    # The old leader's replacement may start while the API server is still installing its
+    # paths, find no CRDs and exit again (crash-only, see rerunnable.controller.supervisor);
+    # the standby has no reason to exit.
+    assert standing_by not in [x.identity for x in kubelet.exits], "the standby exited"
     assert new_holder in (standby.identity, leader.identity)
     assert leading_lines(standby) + leading_lines(leader) == 2, "one leader before, one after"
     assert_each_token_once(kube, namespace, "steady", tokens)
