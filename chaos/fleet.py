@@ -9,7 +9,6 @@ Deployment's pod would be.
 import time
 from pathlib import Path
 
-import yaml
 from lightkube import ApiError, Client
 from lightkube.resources.coordination_v1 import Lease
 from tests.e2e.blackhole import Blackhole
@@ -36,7 +35,7 @@ class Fleet:
     ) -> None:
         self._client = client
         self._namespace = namespace
-        host, port = _api_address(cluster)
+        host, port = cluster.api_address()
         self.proxies = [Blackhole(host, port) for _ in range(replicas)]
         self.replicas = []
         # Every replica takes reports; runs are told the first replica's address (a replica
@@ -46,7 +45,9 @@ class Fleet:
         self.report_url = f"https://127.0.0.1:{ports[0]}"
         for i, proxy in enumerate(self.proxies):
             folder = _folder(log_dir / f"replica-{i}")
-            p = OperatorProcess(namespace, _kubeconfig_through(cluster, proxy.port, folder), folder)
+            p = OperatorProcess(
+                namespace, cluster.kubeconfig_through(proxy.port, folder / "kubeconfig"), folder
+            )
             if not leader_elect:
                 p.extra_args.append("--no-leader-elect")
             p.extra_args += ["--report-port", str(ports[i]), "--report-url", self.report_url]
@@ -148,19 +149,3 @@ def _status_field(p: OperatorProcess, key: str) -> int:
 def _folder(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def _kubeconfig_through(cluster: Cluster, proxy_port: int, folder: Path) -> Path:
-    config = yaml.safe_load(cluster.kubeconfig.read_text())
-    for entry in config["clusters"]:
-        entry["cluster"]["server"] = f"https://127.0.0.1:{proxy_port}"
-    path = folder / "kubeconfig"
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
-def _api_address(cluster: Cluster) -> tuple[str, int]:
-    config = yaml.safe_load(cluster.kubeconfig.read_text())
-    server = config["clusters"][0]["cluster"]["server"]
-    host, port = server.removeprefix("https://").rsplit(":", 1)
-    return host, int(port)

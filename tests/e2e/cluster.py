@@ -5,6 +5,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 __all__ = ["REPO", "Cluster", "ensure_cluster", "install_crds"]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,6 +29,21 @@ class Cluster:
             capture_output=True,
             text=True,
         )
+
+    def api_address(self) -> tuple[str, int]:
+        """The API server's host and port, as the kubeconfig names them."""
+        config = yaml.safe_load(self.kubeconfig.read_text())
+        server = config["clusters"][0]["cluster"]["server"]
+        host, port = server.removeprefix("https://").rsplit(":", 1)
+        return host, int(port)
+
+    def kubeconfig_through(self, proxy_port: int, path: Path) -> Path:
+        """Write to `path` a kubeconfig that reaches the API server through a local proxy."""
+        config = yaml.safe_load(self.kubeconfig.read_text())
+        for entry in config["clusters"]:
+            entry["cluster"]["server"] = f"https://127.0.0.1:{proxy_port}"
+        path.write_text(yaml.safe_dump(config))
+        return path
 
 
 def ensure_cluster() -> Cluster:

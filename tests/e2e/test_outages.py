@@ -15,7 +15,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-import yaml
 from lightkube import Client
 from lightkube.core.exceptions import ApiError
 from lightkube.resources.coordination_v1 import Lease
@@ -289,21 +288,6 @@ def test_minutes_without_the_api_server_then_every_token_runs_once(
 # -- a blackholed connection ----------------------------------------------------------------
 
 
-def kubeconfig_through(cluster: Cluster, proxy_port: int, path: Path) -> Path:
-    config = yaml.safe_load(cluster.kubeconfig.read_text())
-    for entry in config["clusters"]:
-        entry["cluster"]["server"] = f"https://127.0.0.1:{proxy_port}"
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
-def api_address(cluster: Cluster) -> tuple[str, int]:
-    config = yaml.safe_load(cluster.kubeconfig.read_text())
-    server = config["clusters"][0]["cluster"]["server"]
-    host, port = server.removeprefix("https://").rsplit(":", 1)
-    return host, int(port)
-
-
 def test_a_blackholed_leader_exits_the_standby_takes_over_and_late_writes_duplicate_nothing(
     kube: Client,
     cluster: Cluster,
@@ -312,10 +296,10 @@ def test_a_blackholed_leader_exits_the_standby_takes_over_and_late_writes_duplic
     standby: OperatorProcess,
     tmp_path: Path,
 ) -> None:
-    proxy = Blackhole(*api_address(cluster))
+    proxy = Blackhole(*cluster.api_address())
     try:
         leader = operator
-        leader.kubeconfig = kubeconfig_through(cluster, proxy.port, tmp_path / "kubeconfig")
+        leader.kubeconfig = cluster.kubeconfig_through(proxy.port, tmp_path / "kubeconfig")
         kubelet = Kubelet(leader, standby)
         try:
             start_pair(kube, namespace, leader, standby)
