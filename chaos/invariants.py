@@ -25,6 +25,7 @@ __all__ = [
     "Findings",
     "Window",
     "check",
+    "every_execution",
     "parse_time",
     "token_went_back",
     "transition",
@@ -143,6 +144,14 @@ def token_went_back(name: str, history: Sequence[str | None]) -> list[str]:
     return found
 
 
+def every_execution(executions: Iterable[Obj], ever_seen: Iterable[Obj]) -> dict[str, Obj]:
+    """Every Execution by name: the ones seen during the run (some pruned since by the
+    history limits, which still count as runs), overridden by the ones left at the end."""
+    every = {e["metadata"]["name"]: e for e in ever_seen}
+    every.update({e["metadata"]["name"]: e for e in executions})
+    return every
+
+
 def check(
     rjobs: Iterable[Obj],
     executions: Iterable[Obj],
@@ -158,8 +167,7 @@ def check(
     """
     f = Findings()
     final = {e["metadata"]["name"]: e for e in executions}
-    every = {e["metadata"]["name"]: e for e in ever_seen}
-    every.update(final)
+    every = every_execution(final.values(), ever_seen)
     by_job: dict[str, list[Obj]] = defaultdict(list)
     for e in every.values():
         by_job[e["spec"]["rerunnableJob"]].append(e)

@@ -179,15 +179,16 @@ class Trial:
         for kind, lines in self.result.findings.as_dict().items():
             getattr(found, kind).extend(lines)
         self.result.findings = found
+        every = invariants.every_execution(executions, ever)
         lags = [
             (created - slot).total_seconds()
-            for e in {e["metadata"]["name"]: e for e in [*ever, *executions]}.values()
+            for e in every.values()
             if e["spec"].get("trigger") == "Schedule"
             and (slot := invariants.parse_time(e["spec"].get("scheduledTime"))) is not None
             and (created := invariants.parse_time(e["metadata"].get("creationTimestamp")))
         ]
         self.result.figures["slot_lag_s"] = percentiles(lags)
-        self.result.runs = len({e["metadata"]["name"] for e in [*ever, *executions]})
+        self.result.runs = len(every)
 
     def _set_aside_reports_at_risk(self) -> None:
         """A report is written within a second of its 204; one whose replica may have died in
