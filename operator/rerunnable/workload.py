@@ -6,6 +6,11 @@
 
 It reads what the operator put in the pod (RERUNNABLE_REPORT_URL,
 RERUNNABLE_REPORT_CA, RERUNNABLE_REPORT_TOKEN_FILE) and POSTs one report.
+A result is also merged into the container's termination message
+(`--termination-log`, the kubelet's default path unless given), which the
+operator reads when the run ends: the operator answers a report before it has
+written it (writes are coalesced, one a second), so a replica that dies in
+that second would lose it, and a result must not be lost.
 Python's standard library only: copy this one file into any image with Python
 3.9+ and run it. The same with curl:
 
@@ -29,9 +34,11 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-__all__ = ["main", "report_body"]
+__all__ = ["keep_result", "main", "report_body"]
 
 PHASES = ("Running", "Succeeded", "Failed", "Skipped")
+TERMINATION_LOG = "/dev/termination-log"  # the kubelet's default terminationMessagePath
+TERMINATION_LOG_MAX = 4096  # bytes the kubelet keeps of a termination message
 
 
 def report_body(args: argparse.Namespace) -> dict[str, Any]:
@@ -55,6 +62,36 @@ def report_body(args: argparse.Namespace) -> dict[str, Any]:
     return body
 
 
+def keep_result(path: str, result: dict[str, str]) -> str | None:
+    """Merge `result` into the termination message at `path`; None if it was kept, else why
+    not. Only a file that exists (the kubelet mounts it in every container) and holds
+    nothing or a JSON object is written: a message of the workload's own is left alone."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return f"{path} does not exist (not in a Kubernetes container?)"
+    except (OSError, UnicodeDecodeError) as e:
+        return f"cannot read {path}: {e}"
+    try:
+        message = json.loads(text) if text.strip() else {}
+    except ValueError:
+        message = None
+    if not isinstance(message, dict):
+        return f"{path} holds a message of the workload's own"
+    kept = message.get("result")
+    message["result"] = {**(kept if isinstance(kept, dict) else {}), **result}
+    data = json.dumps(message, separators=(",", ":"))
+    if len(data.encode()) > TERMINATION_LOG_MAX:
+        return f"the result would not fit in {path} ({TERMINATION_LOG_MAX} bytes)"
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(data)
+    except OSError as e:
+        return f"cannot write {path}: {e}"
+    return None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rerunnable-report",
@@ -69,6 +106,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--result", action="append", default=[], metavar="KEY=VALUE", help="repeat for several"
     )
+    parser.add_argument(
+        "--termination-log",
+        default=TERMINATION_LOG,
+        metavar="PATH",
+        help="where a result is also kept (the container's terminationMessagePath)",
+    )
     parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
     return parser
 
@@ -80,6 +123,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--progress {args.progress}: write DONE or DONE/TOTAL, e.g. 42/100")
     if any("=" not in pair for pair in args.result):
         parser.error("--result: write KEY=VALUE")
+    body = report_body(args)
+    if "result" in body and (why := keep_result(args.termination_log, body["result"])):
+        print(
+            f"rerunnable-report: result not kept in the termination message: {why}", file=sys.stderr
+        )
     missing = [
         name
         for name in ("RERUNNABLE_REPORT_URL", "RERUNNABLE_REPORT_TOKEN_FILE")
@@ -97,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     context = ssl.create_default_context(cadata=os.environ.get("RERUNNABLE_REPORT_CA") or None)
     request = urllib.request.Request(
         os.environ["RERUNNABLE_REPORT_URL"],
-        data=json.dumps(report_body(args)).encode(),
+        data=json.dumps(body).encode(),
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
         method="POST",
     )

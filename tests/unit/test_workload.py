@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from rerunnable.workload import _parser, main, report_body
+from rerunnable.core.reports import termination_report
+from rerunnable.workload import _parser, keep_result, main, report_body
 from tests.e2e.certs import make_certs
 
 
@@ -125,3 +126,74 @@ def test_outside_a_reporting_run_it_says_what_is_missing(
     monkeypatch.delenv("RERUNNABLE_REPORT_TOKEN_FILE", raising=False)
     assert main([]) == 2
     assert "RERUNNABLE_REPORT_URL, RERUNNABLE_REPORT_TOKEN_FILE not set" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("before", "result", "after", "why"),
+    [
+        pytest.param("", {"rows": "7"}, {"result": {"rows": "7"}}, None, id="an empty message"),
+        pytest.param(
+            '{"message": "done", "result": {"rows": "1", "bytes": "9"}}',
+            {"rows": "7"},
+            {"message": "done", "result": {"rows": "7", "bytes": "9"}},
+            None,
+            id="merged into a JSON message, later keys win",
+        ),
+        pytest.param(
+            "panic: out of memory",
+            {"rows": "7"},
+            "panic: out of memory",
+            "a message of the workload's own",
+            id="the workload's own words are left alone",
+        ),
+        pytest.param(
+            "",
+            {"blob": "x" * 4090},
+            "",
+            "would not fit",
+            id="a result the kubelet would cut is not written",
+        ),
+    ],
+)
+def test_a_result_is_kept_in_the_termination_message(
+    tmp_path: Path, before: str, result: dict[str, str], after: object, why: str | None
+) -> None:
+    path = tmp_path / "termination-log"
+    path.write_text(before)
+    told = keep_result(str(path), result)
+    if why is None:
+        assert told is None
+        assert json.loads(path.read_text()) == after
+    else:
+        assert told is not None
+        assert why in told
+        assert path.read_text() == after
+
+
+def test_a_result_survives_an_operator_it_cannot_reach_and_the_operator_reads_it_at_the_end(
+    pod_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = pod_env / "termination-log"
+    log.write_text("")
+    monkeypatch.setenv("RERUNNABLE_REPORT_URL", "https://127.0.0.1:1/v1/report")
+    argv = ["--termination-log", str(log), "--timeout", "2"]
+    assert main([*argv, "--result", "rows=7", "--result", "file=a"]) == 1
+    assert main([*argv, "--result", "file=b"]) == 1
+    assert "cannot reach" in capsys.readouterr().err
+    # What the operator makes of the container's termination message when the run ends.
+    assert termination_report([log.read_text()]) == ({"rows": "7", "file": "b"}, None)
+
+
+def test_outside_a_container_the_result_goes_only_to_the_operator(
+    pod_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = Server(pod_env, 204)
+    missing = pod_env / "no-such-termination-log"
+    try:
+        monkeypatch.setenv("RERUNNABLE_REPORT_URL", server.url)
+        assert main(["--termination-log", str(missing), "--result", "rows=7"]) == 0
+    finally:
+        server.close()
+    assert [body for _, body in server.received] == [{"result": {"rows": "7"}}]
+    assert not missing.exists()
+    assert "does not exist" in capsys.readouterr().err
