@@ -37,6 +37,7 @@ class Blackhole:
         self.connections = 0
         self.latency = 0.0  # seconds each chunk waits on its way to the server
         self.resets = 0  # connections dropped by reset()
+        self.delivered_bytes = 0  # bytes from the server delivered to the client
         self._live: set[asyncio.Task[None]] = set()
 
     def cut(self) -> None:
@@ -112,7 +113,7 @@ class Blackhole:
             await self._open.wait()  # a partitioned connect hangs
             server_r, server_w = await asyncio.open_connection(*self._upstream)
             pumps += [
-                asyncio.create_task(self._write(to_server, server_w, slow=True)),
+                asyncio.create_task(self._write(to_server, server_w, upstream=True)),
                 asyncio.create_task(self._read(server_r, to_client)),
                 asyncio.create_task(self._write(to_client, client_w)),
             ]
@@ -145,11 +146,11 @@ class Blackhole:
                 return
 
     async def _write(
-        self, queue: "asyncio.Queue[bytes]", sink: asyncio.StreamWriter, *, slow: bool = False
+        self, queue: "asyncio.Queue[bytes]", sink: asyncio.StreamWriter, *, upstream: bool = False
     ) -> None:
         while True:
             data = await queue.get()
-            if slow and self.latency:
+            if upstream and self.latency:
                 await asyncio.sleep(self.latency)
             await self._open.wait()
             if sink.is_closing():  # the other side is gone: nothing more to deliver
@@ -159,5 +160,7 @@ class Blackhole:
                     sink.write_eof()
                 return
             sink.write(data)
+            if not upstream:
+                self.delivered_bytes += len(data)
             with contextlib.suppress(OSError):
                 await sink.drain()

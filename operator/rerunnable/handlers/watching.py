@@ -14,10 +14,10 @@ import kopf
 
 from rerunnable.api.names import EXECUTION_PLURAL, GROUP, RERUNNABLE_JOB_PLURAL, VERSION
 from rerunnable.controller.app import Operator
-from rerunnable.controller.kinds import JOB_LABEL_KEYS, Kind
+from rerunnable.controller.kinds import JOB_LABEL_KEYS, JOB_SELECTOR, Kind
 from rerunnable.controller.supervisor import KOPF_WATCHER_PREFIX
 
-__all__ = ["FOREVER", "operator_of", "watch_task_names"]
+__all__ = ["FOREVER", "configure", "operator_of", "watch_task_names"]
 
 JOB_LABELS: dict[str, Any] = dict.fromkeys(JOB_LABEL_KEYS, kopf.PRESENT)
 CONNECT_TIMEOUT = 10.0  # seconds; kopf's default for a watch is its 5-minute request timeout
@@ -102,9 +102,12 @@ async def login(memo: Any, **_: Any) -> kopf.ConnectionInfo:
     )
 
 
-@kopf.on.startup()
-async def start(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
+def configure(settings: kopf.OperatorSettings) -> None:
+    """kopf's settings for this operator."""
     settings.posting.enabled = False  # we post our own events, about our own objects
+    # The API server filters the Jobs (the label filter on the handler is kopf's own, on the
+    # client): every other Job in the watched namespaces would be streamed and parsed.
+    settings.watching.label_selectors["batch", "jobs"] = JOB_SELECTOR
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     # A watch never gives up: kopf escalates a request error once its back-offs run out
@@ -112,6 +115,11 @@ async def start(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
     # what still ends a watch task ends the process (see controller.supervisor).
     settings.networking.error_backoffs = FOREVER
     settings.watching.connect_timeout = CONNECT_TIMEOUT
+
+
+@kopf.on.startup()
+async def start(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
+    configure(settings)
     operator = operator_of(memo)
     await operator.start(watches=watch_task_names(operator.options.namespaces))
 
