@@ -9,6 +9,7 @@ from bench.kubeapi import Api, ApiError, Body
 
 __all__ = [
     "CRONJOBS",
+    "JOBS",
     "RJOBS",
     "cronjob",
     "delete_namespaces",

@@ -2,7 +2,11 @@
 
 from typing import Any
 
-__all__ = ["table"]
+from bench.targets import Target
+
+__all__ = ["table", "targets_table"]
+
+VERDICT = {True: "met", False: "**missed**", None: "not measured"}
 
 
 def _fmt(value: Any, unit: str = "") -> str:
@@ -23,6 +27,21 @@ def _scheduled(r: dict[str, Any]) -> str:
     return f"> {r['limit_s']:g} s ({r['scheduled_within_limit']}/{r['n']} by then)"
 
 
+def _figure(value: float | None, unit: str, *, above: bool = False) -> str:
+    if value is None:
+        return "-"
+    number = f"{value:.0f}" if unit == "MiB" or float(value).is_integer() else f"{value:.2f}"
+    return f"{'> ' if above else ''}{number}{' ' + unit if unit else ''}"
+
+
+def targets_table(targets: list[Target]) -> str:
+    lines = ["Targets", "", "| target | figure | limit | |", "|---|---|---|---|"]
+    for t in targets:
+        figure = _figure(t.value, t.unit, above=t.at_least)
+        lines.append(f"| {t.name} | {figure} | ≤ {_figure(t.limit, t.unit)} | {VERDICT[t.met]} |")
+    return "\n".join([*lines, ""])
+
+
 def table(results: dict[str, Any]) -> str:
     lines: list[str] = []
     fan = results.get("fanout") or []
@@ -38,9 +57,16 @@ def table(results: dict[str, Any]) -> str:
         for r in fan:
             qps = f"{r['controller_manager_qps']:g}/{r['controller_manager_burst']}"
             qps += f" ({r['qps_label']})"
-            for side, label in (("rerunnable", "Rerunnable"), ("cronjob", "CronJob")):
+            sides = [("rerunnable", "Rerunnable"), ("cronjob", "CronJob")]
+            if r.get("floor"):
+                sides.append(("floor", "bare client, Jobs only (floor)"))
+            for side, label in sides:
                 s = r[side]
-                ratio = _fmt(r["p99_ratio"]) if side == "rerunnable" else ""
+                ratio = (
+                    f"{_fmt(r['p99_ratio'])} (vs floor {_fmt(r.get('p99_vs_floor'))})"
+                    if side == "rerunnable"
+                    else ""
+                )
                 lines.append(
                     f"| {r['n']} | {qps} | {label} | {_secs(s['p50_ms'])} | {_secs(s['p99_ms'])} "
                     f"| {_secs(s['max_ms'])} | {s['missed']}/{s['runs_expected']} | {s['late']} "
@@ -52,13 +78,15 @@ def table(results: dict[str, Any]) -> str:
         lines += [
             "Manual burst (annotate N RerunnableJobs at once; time until all N Jobs exist)",
             "",
-            "| N | concurrency | floor (bare client) | Rerunnable | ratio |",
-            "|---|---|---|---|---|",
+            "| N | concurrency | floor (bare client) | Rerunnable | ratio | annotating client "
+            "| per run (annotation accepted → Job seen) p50 / p99 |",
+            "|---|---|---|---|---|---|---|",
         ]
         for r in burst:
             lines.append(
                 f"| {r['n']} | {r['concurrency']} | {r['floor_s']:.2f} s "
-                f"| {r['rerunnable_s']:.2f} s | {r['ratio']:.2f} |"
+                f"| {r['rerunnable_s']:.2f} s | {r['ratio']:.2f} | {r['annotate_s']:.2f} s "
+                f"| {_secs(r.get('per_run_p50_ms'))} / {_secs(r.get('per_run_p99_ms'))} |"
             )
         lines.append("")
     foot = results.get("footprint") or []
@@ -75,6 +103,24 @@ def table(results: dict[str, Any]) -> str:
                 f"| {r['n']} | {r['rss_mib']:.0f} MiB | {r['peak_rss_mib']:.0f} MiB "
                 f"| {r['idle_cpu_percent']:.2f} % | {_scheduled(r)} "
                 f"| {r['start_cpu_s']:.1f} s |"
+            )
+        lines.append("")
+    alien = results.get("foreign") or []
+    if alien:
+        lines += [
+            "Foreign load (Jobs the operator did not make, in its namespace; a fresh operator "
+            "each time, figures over the same window from its start)",
+            "",
+            "| foreign Jobs | own jobs (every minute) | window | CPU without / with | ratio "
+            "| RSS without / with | ratio |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in alien:
+            w, f = r["without"], r["with"]
+            lines.append(
+                f"| {r['jobs']} | {r['rjobs']} | {r['window_s']:g} s "
+                f"| {w['cpu_s']:.1f} s / {f['cpu_s']:.1f} s | {_fmt(r['cpu_ratio'])} "
+                f"| {w['rss_mib']:.0f} / {f['rss_mib']:.0f} MiB | {_fmt(r['rss_ratio'])} |"
             )
         lines.append("")
     rep = results.get("reports") or []

@@ -20,15 +20,16 @@ from tests.e2e.certs import free_port, make_certs
 from bench.cluster import REPO, BenchCluster
 from bench.kubeapi import Api
 from bench.operator import OperatorUnderTest
-from bench.report import table
+from bench.report import table, targets_table
 from bench.reports import reports
-from bench.scenarios import Bench, burst, fanout, footprint
+from bench.scenarios import Bench, burst, fanout, footprint, foreign
+from bench.targets import judge
 from bench.watchers import JobWatcher, RerunnableJobWatcher
 
 __all__ = ["main"]
 
 log = logging.getLogger("bench")
-SCENARIOS = ("fanout", "burst", "footprint", "reports")
+SCENARIOS = ("fanout", "burst", "footprint", "reports", "foreign")
 
 
 def _sizes(text: str) -> list[int]:
@@ -37,13 +38,15 @@ def _sizes(text: str) -> list[int]:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n")[0] if __doc__ else "")
-    p.add_argument("--sizes", type=_sizes, default=[100, 1000], help="fan-out N (default 100,1000)")
+    p.add_argument(
+        "--sizes", type=_sizes, default=[100, 1000, 5000], help="fan-out N (default 100,1000,5000)"
+    )
     p.add_argument("--slots", type=int, default=3, help="consecutive slots measured (default 3)")
     p.add_argument(
         "--scenarios",
         type=lambda s: [x for x in s.split(",") if x],
         default=list(SCENARIOS),
-        help="comma-separated subset of fanout,burst,footprint,reports",
+        help="comma-separated subset of " + ",".join(SCENARIOS),
     )
     p.add_argument("--report-runs", type=int, default=50, help="reports: running runs (50)")
     p.add_argument(
@@ -64,14 +67,29 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "(default 16, the operator's worker count)",
     )
     p.add_argument(
-        "--footprint-sizes", type=_sizes, default=[100, 1000, 10000], help="idle objects"
+        "--footprint-sizes",
+        type=_sizes,
+        default=[100, 1000, 10000, 100000],
+        help="idle objects (default 100,1000,10000,100000)",
     )
     p.add_argument("--idle-window", type=float, default=60, help="seconds of idle CPU sampling")
     p.add_argument(
         "--schedule-limit",
         type=float,
-        default=300,
-        help="footprint: give up waiting for 'all scheduled' after this many seconds (300)",
+        default=600,
+        help="footprint: give up waiting for 'all scheduled' after this many seconds (600)",
+    )
+    p.add_argument(
+        "--foreign-jobs", type=int, default=20000, help="foreign: Jobs of others (20000)"
+    )
+    p.add_argument(
+        "--foreign-rjobs", type=int, default=100, help="foreign: own jobs due every minute (100)"
+    )
+    p.add_argument(
+        "--foreign-window",
+        type=float,
+        default=90,
+        help="foreign: seconds from the operator's start its CPU is counted over (90)",
     )
     p.add_argument(
         "--raised-qps",
@@ -134,7 +152,16 @@ async def _phase(
         jobs, rjobs = JobWatcher(api), RerunnableJobWatcher(api)
         await jobs.start()
         await rjobs.start()
-        b = Bench(api, cluster, jobs, rjobs, operator, args.concurrency, args.suspend_jobs)
+        b = Bench(
+            api,
+            cluster,
+            jobs,
+            rjobs,
+            operator,
+            args.concurrency,
+            args.suspend_jobs,
+            floor_concurrency=args.burst_concurrency,
+        )
         try:
             if "fanout" in args.scenarios:
                 operator.start()
@@ -156,6 +183,12 @@ async def _phase(
                         await footprint(b, n, args.idle_window, args.schedule_limit)
                     )
                     log.info("  %s", results["footprint"][-1])
+            if label == "default" and "foreign" in args.scenarios:
+                log.info("foreign: %d Jobs of others", args.foreign_jobs)
+                results["foreign"].append(
+                    await foreign(b, args.foreign_jobs, args.foreign_rjobs, args.foreign_window)
+                )
+                log.info("  %s", results["foreign"][-1])
         finally:
             operator.stop()
             await jobs.stop()
@@ -209,6 +242,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "burst": [],
         "footprint": [],
         "reports": [],
+        "foreign": [],
     }
     cluster = BenchCluster()
     try:
@@ -227,11 +261,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     args = parse_args(argv)
     results = asyncio.run(run(args))
+    targets = judge(results)
+    results["targets"] = [t.as_dict() for t in targets]
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = args.out / f"{stamp}.json"
     path.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
+    print(targets_table(targets))
     print(f"machine: {results['machine']}")
     print(f"took {results['duration_s']} s; results in {path}")
     return 0

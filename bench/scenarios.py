@@ -13,6 +13,8 @@ from bench.cluster import BenchCluster
 from bench.kubeapi import Api, Body
 from bench.objects import (
     CRONJOBS,
+    EXECUTIONS,
+    JOBS,
     RJOBS,
     cronjob,
     delete_namespaces,
@@ -22,13 +24,13 @@ from bench.objects import (
     rerunnable_job,
 )
 from bench.operator import OperatorUnderTest
-from bench.stats import SlotSummary, summarize_slots
+from bench.stats import SlotSummary, percentile, ratio, summarize_slots
 from bench.watchers import JobWatcher, RerunnableJobWatcher
 from rerunnable.api.names import GROUP, VERSION
 from rerunnable.api.v1alpha1 import ExecutionSpec, JobTemplate, Trigger, to_wire
 from rerunnable.core.manifests import build_job, run_labels
 
-__all__ = ["Bench", "burst", "fanout", "footprint"]
+__all__ = ["Bench", "burst", "fanout", "floor_job", "footprint", "foreign"]
 
 log = logging.getLogger("bench")
 
@@ -45,18 +47,20 @@ class Bench:
     operator: OperatorUnderTest
     concurrency: int  # for creating the objects under test
     suspend_jobs: bool
+    floor_concurrency: int = 16  # requests at once of the bare client (the operator's workers)
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000)
 
 
 def _side(summary: SlotSummary) -> dict[str, Any]:
-    def ms(x: float | None) -> float | None:
-        return None if x is None else round(x * 1000)
-
     return {
         "runs_expected": summary.expected,
         "runs_on_time": summary.on_time,
-        "p50_ms": ms(summary.p50),
-        "p99_ms": ms(summary.p99),
-        "max_ms": ms(summary.max),
+        "p50_ms": _ms(summary.p50),
+        "p99_ms": _ms(summary.p99),
+        "max_ms": _ms(summary.max),
         "missed": summary.missed,
         "late": summary.late,
         "duplicates": summary.duplicates,
@@ -126,6 +130,7 @@ async def fanout(b: Bench, n: int, slots: int, label: str) -> dict[str, Any]:
     cron = summarize_slots(names, measured, b.jobs.in_namespace(ns_c))
     cleanup = await delete_namespaces(b.api, (ns_r, ns_c))
     b.rjobs.forget(ns_r)
+    floor = await fanout_floor(b, n, label)
     return {
         "n": n,
         "slots": slots,
@@ -134,16 +139,48 @@ async def fanout(b: Bench, n: int, slots: int, label: str) -> dict[str, Any]:
         "qps_label": label,
         "rerunnable": _side(rjob),
         "cronjob": _side(cron),
-        "p99_ratio": _ratio(rjob.p99, cron.p99),
+        "floor": _side(floor),
+        "p99_ratio": ratio(rjob.p99, cron.p99),
+        "p99_vs_floor": ratio(rjob.p99, floor.p99),
         "operator_cpu_percent": round(100 * operator_cpu / window, 1),
         "cleanup_s": round(cleanup, 1),
     }
 
 
-def _ratio(a: float | None, b: float | None) -> float | None:
-    if a is None or b is None or b == 0:
-        return None
-    return round(a / b, 3)
+def floor_job(namespace: str, owner: str, slot: int, *, suspend: bool) -> Body:
+    """The Job the operator would make for `owner`'s run at `slot`, without its owner (there
+    is no Execution: the garbage collector would delete the Job)."""
+    job = build_job(
+        template=JobTemplate.model_validate(job_template(suspend=suspend)),
+        namespace=namespace,
+        rerunnable_job=owner,
+        execution=f"{owner}-{slot // 60}",
+        execution_uid="",
+        trigger=Trigger.SCHEDULE,
+        scheduled_time=datetime.fromtimestamp(slot, UTC),
+    )
+    del job["metadata"]["ownerReferences"]
+    return job
+
+
+async def fanout_floor(b: Bench, n: int, label: str) -> SlotSummary:
+    """What a bare client does at a slot with the API server as it is: the same N Jobs the
+    operator would make (one write a run, nothing else), from the slot on, at the operator's
+    worker count. The operator runs, idle; its objects and the CronJobs are gone."""
+    ns = f"fanout-{n}-floor-{label}"
+    await make_namespace(b.api, ns)
+    slot = math.ceil((time.time() + 5) / 60) * 60
+    names = [f"fan-{i:05d}" for i in range(n)]
+    manifests = [floor_job(ns, name, slot, suspend=b.suspend_jobs) for name in names]
+    path = JOBS.format(ns=ns)
+    # The benchmark's clock decides when the slot comes: this wait is the scenario.
+    await asyncio.sleep(max(0.0, slot - time.time()))
+    await gather_limited(b.floor_concurrency, [partial(b.api.create, path, m) for m in manifests])
+    await b.jobs.wait_for(lambda: b.jobs.count(ns) >= n, 600)
+    summary = summarize_slots(names, [float(slot)], b.jobs.in_namespace(ns))
+    await delete_namespaces(b.api, [ns])
+    log.info("  floor: p99 %.2fs for %d Jobs", summary.p99 or 0.0, n)
+    return summary
 
 
 def _floor_run(namespace: str, i: int) -> tuple[Body, JobTemplate]:
@@ -173,8 +210,8 @@ async def burst(b: Bench, n: int, concurrency: int) -> dict[str, Any]:
     b.operator.stop()
     ns_f = f"burst-{n}-floor"
     await make_namespace(b.api, ns_f)
-    executions = f"/apis/{GROUP}/{VERSION}/namespaces/{ns_f}/executions"
-    jobs = f"/apis/batch/v1/namespaces/{ns_f}/jobs"
+    executions = EXECUTIONS.format(ns=ns_f)
+    jobs = JOBS.format(ns=ns_f)
 
     async def one_run(i: int) -> None:
         body, template = _floor_run(ns_f, i)
@@ -206,15 +243,21 @@ async def burst(b: Bench, n: int, concurrency: int) -> dict[str, Any]:
     await gather_limited(b.concurrency, [partial(b.api.create, path, body) for body in bodies])
     await _wait_handled(b, ns_r, n, scheduled=False)
     token = {"metadata": {"annotations": {"rerunnable.dev/run": "burst-1"}}}
+    accepted: dict[str, float] = {}  # when the API server answered each annotation
+
+    async def annotate(name: str) -> None:
+        await b.api.merge_patch(f"{path}/{name}", token)
+        accepted[name] = time.time()
+
     start = time.time()
-    await gather_limited(
-        concurrency,
-        [partial(b.api.merge_patch, f"{path}/{name}", token) for name in names],
-    )
+    await gather_limited(concurrency, [partial(annotate, name) for name in names])
     annotated = time.time() - start
     if not await b.jobs.wait_for(lambda: b.jobs.count(ns_r) >= n, 600):
         raise RuntimeError(f"only {b.jobs.count(ns_r)}/{n} Jobs after 600s")
-    rerunnable = max(j.seen for j in b.jobs.in_namespace(ns_r)) - start
+    seen = b.jobs.in_namespace(ns_r)
+    rerunnable = max(j.seen for j in seen) - start
+    # The operator's part of each run: its annotation accepted -> its Job seen by the watch.
+    per_run = [j.seen - accepted[j.owner] for j in seen if j.owner in accepted]
     await delete_namespaces(b.api, [ns_r])
     b.rjobs.forget(ns_r)
     return {
@@ -224,6 +267,8 @@ async def burst(b: Bench, n: int, concurrency: int) -> dict[str, Any]:
         "rerunnable_s": round(rerunnable, 3),
         "annotate_s": round(annotated, 3),
         "ratio": round(rerunnable / floor, 3),
+        "per_run_p50_ms": _ms(percentile(per_run, 50)),
+        "per_run_p99_ms": _ms(percentile(per_run, 99)),
     }
 
 
@@ -267,3 +312,59 @@ async def footprint(b: Bench, n: int, idle_window: float, limit: float) -> dict[
     await delete_namespaces(b.api, [ns])
     b.rjobs.forget(ns)
     return result
+
+
+async def foreign(b: Bench, jobs: int, rjobs: int, window: float) -> dict[str, Any]:
+    """The operator with `jobs` Jobs it did not make in its namespace, against the same run
+    without them: each run a fresh operator and `rjobs` RerunnableJobs due every minute,
+    its CPU from its start over `window` seconds (which hold one slot) and its RSS then."""
+    b.operator.stop()
+    ns = "foreign"
+    await make_namespace(b.api, ns)
+    path = RJOBS.format(ns=ns)
+    bodies = [rerunnable_job(f"own-{i:05d}", EVERY_MINUTE) for i in range(rjobs)]
+    await gather_limited(b.concurrency, [partial(b.api.create, path, body) for body in bodies])
+    without = await _fresh_operator(b, window)
+    theirs = {"apiVersion": "batch/v1", "kind": "Job", **job_template(suspend=True)}
+    manifests = [
+        {**theirs, "metadata": {"name": f"theirs-{i:05d}", "labels": {"app": "theirs"}}}
+        for i in range(jobs)
+    ]
+    start = time.monotonic()
+    await gather_limited(
+        b.concurrency, [partial(b.api.create, JOBS.format(ns=ns), m) for m in manifests]
+    )
+    created = time.monotonic() - start
+    log.info("  created %d foreign Jobs in %.1fs", jobs, created)
+    loaded = await _fresh_operator(b, window)
+    await delete_namespaces(b.api, [ns])
+    b.rjobs.forget(ns)
+    return {
+        "jobs": jobs,
+        "rjobs": rjobs,
+        "window_s": window,
+        "create_s": round(created, 1),
+        "without": without,
+        "with": loaded,
+        "rss_ratio": ratio(loaded["rss_mib"], without["rss_mib"]),
+        "cpu_ratio": ratio(loaded["cpu_s"], without["cpu_s"]),
+    }
+
+
+async def _fresh_operator(b: Bench, window: float) -> dict[str, float]:
+    """Start the operator 5 s past a minute, so that every run's window holds the same
+    slots; its CPU seconds and RSS `window` seconds later."""
+    b.operator.stop()
+    start = math.ceil(time.time() / 60) * 60 + 5
+    # The benchmark's clock places the start: this wait is the scenario's, not a sync.
+    await asyncio.sleep(max(0.0, start - time.time()))
+    b.operator.start()
+    await asyncio.sleep(window)
+    b.operator.check_alive()
+    figures = {
+        "cpu_s": round(b.operator.cpu_seconds(), 2),
+        "rss_mib": round(b.operator.rss_bytes() / MIB, 1),
+        "peak_rss_mib": round(b.operator.rss_bytes("VmHWM") / MIB, 1),
+    }
+    b.operator.stop()
+    return figures

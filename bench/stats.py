@@ -4,7 +4,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["SeenJob", "SlotSummary", "percentile", "summarize_slots"]
+__all__ = ["SeenJob", "SlotSummary", "percentile", "ratio", "summarize_slots"]
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -16,6 +16,13 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     low = math.floor(rank)
     high = math.ceil(rank)
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    """a / b to three decimals; None if either is missing or b is not positive."""
+    if a is None or b is None or b <= 0:
+        return None
+    return round(a / b, 3)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 import pytest
 
+from bench.scenarios import floor_job
 from bench.stats import SeenJob, percentile, summarize_slots
 from bench.watchers import seen_job
 
@@ -82,3 +83,11 @@ def test_seen_job_reads_either_sides_owner_and_slot() -> None:
     assert seen_job(rjob_job, 5.0) == SeenJob("r", "r-29999", SLOT, 5.0)
     assert seen_job(cron_job, 6.0) == SeenJob("c", "c-29999", SLOT, 6.0)
     assert seen_job(other, 7.0) is None
+
+
+def test_a_floor_job_counts_for_its_owner_and_slot_as_the_operators_would() -> None:
+    job = floor_job("ns", "fan-00007", int(SLOT), suspend=True)
+    assert "ownerReferences" not in job["metadata"]
+    assert seen_job(job, SLOT + 2.0) == SeenJob(
+        "fan-00007", job["metadata"]["name"], SLOT, SLOT + 2.0
+    )
