@@ -572,6 +572,31 @@ def test_suspend_true_starts_no_scheduled_run() -> None:
     assert "MissedSchedule" not in reasons(p)
 
 
+@pytest.mark.parametrize(
+    "suspension",
+    [
+        pytest.param({"suspend": True}, id="suspend true"),
+        pytest.param({"suspend_until": at("11:30")}, id="suspendUntil ahead"),
+    ],
+)
+def test_a_slot_run_by_a_pass_that_stopped_before_its_status_is_handled_while_suspended(
+    suspension: dict[str, Any],
+) -> None:
+    # The 10:17 run was made, then the pass stopped (a crash, or its status left to a later
+    # pass), then the job was suspended: the slot is handled, and the status says so.
+    made = execution(slot(at("10:17")), scheduled_time=at("10:17"), created=at("10:17:01"))
+    r = rjob(schedule=EVERY_MINUTE, status={"lastScheduleTime": at("10:16")}, **suspension)
+    p = run(r, [made])
+    assert p.creates == ()
+    assert p.status.last_schedule_time == at("10:17")
+    # A run of another trigger moves nothing: a backfill, or a manual run.
+    older = rjob(schedule=EVERY_MINUTE, status={"lastScheduleTime": at("10:16")}, **suspension)
+    backfilled = execution(
+        slot(at("10:17")), trigger="Backfill", scheduled_time=at("10:17"), created=at("10:17:01")
+    )
+    assert run(older, [backfilled]).status.last_schedule_time == at("10:16")
+
+
 def test_suspend_true_wins_over_suspend_until() -> None:
     r = rjob(schedule=HOURLY, suspend=True, suspend_until=at("11:30"))
     p = run(r)

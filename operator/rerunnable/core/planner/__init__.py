@@ -98,7 +98,12 @@ def plan(
 
     # 4. What is due, within the rules that stop a schedule.
     stops = stopping.stops(p, rjob.spec) if rjob.spec is not None else stopping.Stops()
-    found = due.nothing_due(rjob) if schedule is None else due.find_due(rjob, schedule, now, stops)
+    made = p.latest_scheduled_slot()
+    found = (
+        due.nothing_due(rjob, made)
+        if schedule is None
+        else due.find_due(rjob, schedule, now, stops, made)
+    )
     if (missed := found.missed_event()) is not None:
         p.skipped = found.missed
         p.events.append(missed)

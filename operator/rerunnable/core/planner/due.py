@@ -66,19 +66,39 @@ class Due:
         return Event("Warning", EventReason.MISSED_SCHEDULE, self.missed.message)
 
 
-def nothing_due(rjob: RerunnableJobState) -> Due:
-    """An object whose spec is invalid: nothing runs, the status keeps what it knew."""
+def nothing_due(rjob: RerunnableJobState, made: datetime | None = None) -> Due:
+    """An object whose spec is invalid: nothing runs, the status keeps what it knew (and the
+    slots whose runs exist, see `find_due`)."""
     return Due(
-        last_schedule_time=rjob.status.last_schedule_time,
+        last_schedule_time=_handled(rjob, rjob.status.last_schedule_time, made),
         last_run_token=rjob.status.last_run_token,
     )
 
 
+def _handled(
+    rjob: RerunnableJobState, last_schedule_time: datetime | None, made: datetime | None
+) -> datetime | None:
+    """lastScheduleTime, or the slot of the latest run made if that is later: a slot whose
+    run exists is handled. (A run's slot before the job was created, which no pass makes,
+    would move the floor of the due slots back; it moves nothing.)"""
+    if made is None or made <= (last_schedule_time or rjob.created):
+        return last_schedule_time
+    return made
+
+
 def find_due(
-    rjob: RerunnableJobState, schedule: ValidSchedule, now: datetime, stops: Stops = NO_STOPS
+    rjob: RerunnableJobState,
+    schedule: ValidSchedule,
+    now: datetime,
+    stops: Stops = NO_STOPS,
+    made: datetime | None = None,
 ) -> Due:
     """The slots due now (no more than spec.maxRuns still allows) and a new manual token; the
-    rest once the concurrency policy decided (`settle`)."""
+    rest once the concurrency policy decided (`settle`).
+
+    `made`: the latest slot a scheduled run exists for. A slot counts as handled once its
+    Execution exists; a pass that made it may have stopped before its status (a crash, or
+    its status left to a later pass), and a job suspended since sees no slot to run."""
     spec = rjob.spec
     assert spec is not None
     suspended = _suspension(spec, now, stops)
@@ -100,7 +120,9 @@ def find_due(
     return Due(
         slots=tuple(slots),
         token=token,
-        last_schedule_time=last_schedule_time,
+        # Found by the chaos suite: a run made, its status left to a later pass, then the job
+        # suspended; lastScheduleTime stayed a slot behind that run while it was suspended.
+        last_schedule_time=_handled(rjob, last_schedule_time, made),
         last_run_token=last_token,
         suspended=suspended,
         missed=missed,

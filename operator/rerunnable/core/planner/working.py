@@ -83,6 +83,17 @@ class Pass:
             names.sort(key=lambda n: self.executions[n].spec.attempt or 1)
         return chains
 
+    def latest_scheduled_slot(self) -> datetime | None:
+        """The latest slot a scheduled run exists for (trigger Schedule), or None."""
+        return max(
+            (
+                e.spec.scheduled_time
+                for e in self.executions.values()
+                if e.spec.trigger == Trigger.SCHEDULE and e.spec.scheduled_time is not None
+            ),
+            default=None,
+        )
+
     def add(self, new: NewExecution) -> None:
         """Create `new` in this pass: the rest of the pass sees it as an Execution, active, with
         a Job unless queued."""
