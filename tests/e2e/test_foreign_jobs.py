@@ -20,7 +20,7 @@ from tests.e2e.rjobs import annotate_run, create_rjob, job_template, jobs, manua
 from tests.e2e.waiting import wait_until
 
 FOREIGN = 60
-PADDING = 16 * 1024  # bytes of annotation on each foreign Job: a watch event carries them
+PADDING = 64 * 1024  # bytes of annotation on each foreign Job: every watch event carries them
 
 
 def run_token(kube: Client, namespace: str, token: str) -> None:
