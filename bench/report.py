@@ -111,7 +111,7 @@ def table(results: dict[str, Any]) -> str:
             "Foreign load (Jobs the operator did not make, in its namespace; a fresh operator "
             "each time, figures over the same window from its start)",
             "",
-            "| foreign Jobs | own jobs (every minute) | window | CPU without / with | ratio "
+            "| foreign Jobs | own jobs (idle) | window | CPU without / with | ratio "
             "| RSS without / with | ratio |",
             "|---|---|---|---|---|---|---|",
         ]

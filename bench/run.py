@@ -82,14 +82,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--foreign-jobs", type=int, default=20000, help="foreign: Jobs of others (20000)"
     )
-    p.add_argument(
-        "--foreign-rjobs", type=int, default=100, help="foreign: own jobs due every minute (100)"
-    )
+    p.add_argument("--foreign-rjobs", type=int, default=1000, help="foreign: own idle jobs (1000)")
     p.add_argument(
         "--foreign-window",
         type=float,
-        default=90,
-        help="foreign: seconds from the operator's start its CPU is counted over (90)",
+        default=60,
+        help="foreign: seconds from the operator's start its CPU is counted over (60)",
     )
     p.add_argument(
         "--raised-qps",

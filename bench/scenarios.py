@@ -316,14 +316,20 @@ async def footprint(b: Bench, n: int, idle_window: float, limit: float) -> dict[
 
 async def foreign(b: Bench, jobs: int, rjobs: int, window: float) -> dict[str, Any]:
     """The operator with `jobs` Jobs it did not make in its namespace, against the same run
-    without them: each run a fresh operator and `rjobs` RerunnableJobs due every minute,
-    its CPU from its start over `window` seconds (which hold one slot) and its RSS then."""
+    without them: each a fresh operator over the same `rjobs` idle RerunnableJobs (hourly,
+    half an hour away, their statuses written by a first run that is not measured, so both
+    runs have the same objects of their own and the same writes to make: none); its CPU
+    from its start over `window` seconds, and its RSS then."""
     b.operator.stop()
     ns = "foreign"
     await make_namespace(b.api, ns)
+    minute = (datetime.now(UTC).minute + 30) % 60
     path = RJOBS.format(ns=ns)
-    bodies = [rerunnable_job(f"own-{i:05d}", EVERY_MINUTE) for i in range(rjobs)]
+    bodies = [rerunnable_job(f"own-{i:05d}", f"{minute} * * * *") for i in range(rjobs)]
     await gather_limited(b.concurrency, [partial(b.api.create, path, body) for body in bodies])
+    b.operator.start()
+    await _wait_handled(b, ns, rjobs, scheduled=True)
+    b.operator.stop()
     without = await _fresh_operator(b, window)
     theirs = {"apiVersion": "batch/v1", "kind": "Job", **job_template(suspend=True)}
     manifests = [
@@ -352,13 +358,9 @@ async def foreign(b: Bench, jobs: int, rjobs: int, window: float) -> dict[str, A
 
 
 async def _fresh_operator(b: Bench, window: float) -> dict[str, float]:
-    """Start the operator 5 s past a minute, so that every run's window holds the same
-    slots; its CPU seconds and RSS `window` seconds later."""
-    b.operator.stop()
-    start = math.ceil(time.time() / 60) * 60 + 5
-    # The benchmark's clock places the start: this wait is the scenario's, not a sync.
-    await asyncio.sleep(max(0.0, start - time.time()))
+    """Start the operator; its CPU seconds and RSS `window` seconds later."""
     b.operator.start()
+    # The benchmark's clock sets the window: this wait is the measurement, not a sync.
     await asyncio.sleep(window)
     b.operator.check_alive()
     figures = {
