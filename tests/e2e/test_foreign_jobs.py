@@ -70,6 +70,7 @@ def test_jobs_rerunnable_did_not_make_are_not_streamed_to_the_operator(
         run_token(kube, namespace, "t2")
         received = proxy.delivered_bytes - before
     finally:
+        operator.stop()  # before its path to the API server goes
         proxy.close()
 
     print(f"{FOREIGN} foreign Jobs ({foreign} bytes as created): the operator received {received}")
