@@ -12,12 +12,13 @@ by history limits still count at the end.
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from lightkube import Client
 from lightkube.core.resource import NamespacedResource
 from lightkube.resources.batch_v1 import Job
+from lightkube.resources.core_v1 import Event
 from tests.e2e.rjobs import ExecutionResource, RerunnableJobResource
 
 from chaos import invariants
@@ -28,6 +29,9 @@ _KINDS: dict[str, type[NamespacedResource]] = {
     "RerunnableJob": RerunnableJobResource,
     "Execution": ExecutionResource,
     "Job": Job,
+    # The API server deletes Events an hour after their last update (--event-ttl): the
+    # checks of a scenario longer than that (the soak) need the ones it has deleted.
+    "Event": Event,
 }
 
 
@@ -42,6 +46,7 @@ class Recorder:
         self.versions = 0
         self.reconnects = 0
         self.executions: dict[str, dict[str, Any]] = {}  # name -> last version seen
+        self.events: dict[str, dict[str, Any]] = {}  # uid -> last version seen
         self.first_seen: dict[str, float] = {}  # "Kind/name" -> monotonic time
         self._tokens: dict[str, list[str | None]] = defaultdict(list)
         self._last_tokens: dict[str, str | None] = {}
@@ -77,6 +82,13 @@ class Recorder:
     def last_run_token(self, job: str) -> str | None:
         with self.lock:
             return self._last_tokens.get(job)
+
+    def every_event(self, listed: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The Events listed now, and those seen before and deleted since (their TTL)."""
+        with self.lock:
+            every = dict(self.events)
+        every.update({str((e.get("metadata") or {}).get("uid")): e for e in listed})
+        return list(every.values())
 
     def seen(self, kind: str, name: str) -> float | None:
         with self.lock:
@@ -114,6 +126,8 @@ class Recorder:
             self._last[uid] = obj
             if kind == "Execution":
                 self.executions[meta["name"]] = obj
+            elif kind == "Event":
+                self.events[uid] = obj
             elif kind == "RerunnableJob":
                 token = (obj.get("status") or {}).get("lastRunToken")
                 self._last_tokens[meta["name"]] = token

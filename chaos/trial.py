@@ -168,7 +168,7 @@ class Trial:
         rjobs = [plain(o) for o in self.client.list(RerunnableJobResource, namespace=ns)]
         executions = [plain(o) for o in self.client.list(ExecutionResource, namespace=ns)]
         jobs = [plain(o) for o in self.client.list(Job, namespace=ns)]
-        events = [plain(o) for o in self.client.list(Event, namespace=ns)]
+        events = self.recorder.every_event(plain(o) for o in self.client.list(Event, namespace=ns))
         with self.recorder.lock:
             ever = list(self.recorder.executions.values())
         self._set_aside_reports_at_risk()
@@ -252,7 +252,9 @@ def _settle(trial: Trial, timeout: float) -> None:
                 at = invariants.parse_time(status["nextAttemptTime"])
                 if at is not None and at > datetime.now(UTC) - timedelta(seconds=30):
                     return False
-        events = [plain(o) for o in trial.client.list(Event, namespace=trial.namespace)]
+        events = trial.recorder.every_event(
+            plain(o) for o in trial.client.list(Event, namespace=trial.namespace)
+        )
         found = [plain(e) for e in executions]
         return not invariants.unaccounted_tokens(found, events, trial.expected)
 
