@@ -19,6 +19,7 @@ from rerunnable.controller.metrics import Metrics
 from rerunnable.controller.report_auth import ReportRefusedError
 from rerunnable.controller.report_sink import RATE, ReportSink
 from rerunnable.core.reports import Report, StepReport
+from rerunnable.kube.errors import UnavailableError
 from tests.unit.fakes import FakeKube
 
 T = TypeVar("T")
@@ -116,6 +117,24 @@ def test_a_write_that_meets_another_writer_builds_on_what_that_wrote() -> None:
             ("a", "Running"),
             ("b", "Pending"),
         ]
+
+    run(scenario)
+
+
+def test_reports_wait_for_an_api_server_that_is_away_and_none_is_lost() -> None:
+    async def scenario() -> None:
+        w = World()
+        down = UnavailableError(503, "ServiceUnavailable", "etcd is restarting")
+        for _ in range(3):
+            w.kube.fail_next("patch_execution_status", down)
+        w.sink.accept(NS, RUN, Report(result={"rows": "7"}))
+        await asyncio.sleep(0.5)
+        w.sink.accept(NS, RUN, progress(3))  # taken while the first still waits
+        await asyncio.sleep(30)
+        status = w.status()
+        assert status["result"] == {"rows": "7"}
+        assert status["report"]["completed"] == 3
+        assert len(w.writes()) == 4  # three refused, then one with both
 
     run(scenario)
 

@@ -36,7 +36,8 @@ from rerunnable.core.execution_status import REPORTED_FIELDS
 from rerunnable.core.reports import Report, ReportError, apply_report
 from rerunnable.core.state import ExecutionState
 from rerunnable.kube.client import Kube
-from rerunnable.kube.errors import ConflictError, KubeError, NotFoundError
+from rerunnable.kube.errors import ConflictError, KubeError, NotFoundError, UnavailableError
+from rerunnable.kube.events import RETRY_DELAYS
 
 __all__ = ["RATE", "WRITE_INTERVAL", "ReportSink"]
 
@@ -155,12 +156,24 @@ class ReportSink:
         wait = run.last_write + WRITE_INTERVAL - loop.time()
         if wait > 0:
             await asyncio.sleep(wait)
+        delays = iter(RETRY_DELAYS)
         while run.pending:
             batch, run.pending = run.pending, []
             try:
                 await self._write(namespace, name, run, batch)
+            except UnavailableError as e:
+                # The API server away (a restart, etcd down): accepted reports wait for it,
+                # as long as an event does; found by the chaos suite (etcd restarts), where
+                # an acknowledged result was dropped at the first failed write.
+                delay = next(delays, None)
+                if delay is not None:
+                    run.pending = batch + run.pending
+                    await asyncio.sleep(delay)
+                    continue
+                logger.warning("reports of %s/%s dropped: %s", namespace, name, e)
             except KubeError as e:
                 logger.warning("reports of %s/%s not written: %s", namespace, name, e)
+            delays = iter(RETRY_DELAYS)
             run.last_write = loop.time()
             if run.pending:
                 await asyncio.sleep(WRITE_INTERVAL)
