@@ -571,9 +571,10 @@ def test_the_status_never_leaves_a_slot_that_ran_unhandled(case: Case) -> None:
     # the job suspended: lastScheduleTime stayed a slot behind while suspended).
     world = build(case)
     p = world.plan()
+    every: list[ExecutionState | NewExecution] = [*world.mine().values(), *p.creates]
     made = [
         e.spec.scheduled_time.astimezone(UTC)
-        for e in [*world.mine().values(), *p.creates]
+        for e in every
         if e.spec.trigger == Trigger.SCHEDULE
         and e.spec.scheduled_time is not None
         and e.spec.scheduled_time > world.rjob.created  # no pass makes a slot before the job
