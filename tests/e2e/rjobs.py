@@ -37,6 +37,7 @@ __all__ = [
     "patch_spec",
     "phases",
     "settled_status",
+    "wait_event",
     "wait_phase",
 ]
 
@@ -203,6 +204,33 @@ def events_for(kube: Client, namespace: str, name: str) -> list[tuple[str, str, 
         if involved.kind == "RerunnableJob" and involved.name == name:
             found.append((e.type or "", e.reason or "", e.message or ""))
     return found
+
+
+def wait_event(
+    kube: Client,
+    namespace: str,
+    name: str,
+    reason: str,
+    type_: str | None = None,
+    *,
+    count: int = 1,
+    timeout: float = 30,
+) -> list[str]:
+    """The messages of the `reason` Events about RerunnableJob `name`, once there are `count`.
+
+    The operator posts Events in the background after it writes status, so a test
+    that has just seen a status must wait for its Event rather than list once.
+    """
+
+    def messages() -> list[str]:
+        return [
+            m
+            for t, r, m in events_for(kube, namespace, name)
+            if r == reason and (type_ is None or t == type_)
+        ]
+
+    wait_until(lambda: len(messages()) >= count, timeout=timeout, what=f"{count} {reason} event(s)")
+    return messages()
 
 
 def settled_status(kube: Client, namespace: str, name: str, timeout: float = 30) -> dict[str, Any]:

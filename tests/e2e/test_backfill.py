@@ -15,9 +15,9 @@ from tests.e2e.operator import Kubelet, OperatorProcess
 from tests.e2e.rjobs import (
     condition,
     create_rjob,
-    events_for,
     executions,
     get_rjob,
+    wait_event,
 )
 from tests.e2e.test_plugin import explain, rerun
 from tests.e2e.waiting import wait_until
@@ -68,7 +68,7 @@ def test_a_backfill_runs_each_slot_once_and_skips_those_that_ran(
     backfilling = condition(get_rjob(kube, namespace, "report"), "Backfilling")
     assert backfilling is not None
     assert (backfilling["status"], backfilling["reason"]) == ("False", "Completed")
-    assert "BackfillCompleted" in [r for _, r, _ in events_for(kube, namespace, "report")]
+    wait_event(kube, namespace, "report", "BackfillCompleted")
 
     # The same range again changes nothing.
     again = rerun(cluster, namespace, "backfill", "report", "--from", rfc3339(start),
@@ -152,7 +152,5 @@ def test_a_refused_backfill_says_why_and_starts_nothing(
     said = condition(get_rjob(kube, namespace, "report"), "Backfilling")
     assert said is not None
     assert message in said["message"], case
-    assert ("Warning", "BackfillRefused") in {
-        (kind, reason) for kind, reason, _ in events_for(kube, namespace, "report")
-    }
+    wait_event(kube, namespace, "report", "BackfillRefused", "Warning")
     assert backfills(kube, namespace, "report") == {}

@@ -26,6 +26,7 @@ from tests.e2e.rjobs import (
     jobs,
     manual_name,
     settled_status,
+    wait_event,
     wait_phase,
 )
 from tests.e2e.test_plugin import LONG, explain, rerun
@@ -246,7 +247,7 @@ def test_cancel_a_running_run(
     assert status.get("cancelledBy") is None  # the webhook that stamps it is not running here
     wait_until(lambda: job_gone_or_going(kube, namespace, name), timeout=30, what="the Job deleted")
     assert settled_status(kube, namespace, "long")["activeCount"] == 0
-    assert any(r == "RunCancelled" for _, r, _ in events_for(kube, namespace, "long"))
+    wait_event(kube, namespace, "long", "RunCancelled")
 
     # Cancelled is finished: a second cancel changes nothing and says how it ended.
     again = rerun(cluster, namespace, "cancel", name)

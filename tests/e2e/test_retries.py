@@ -18,13 +18,13 @@ from tests.e2e.rjobs import (
     RerunnableJobResource,
     annotate_run,
     condition,
-    events_for,
     executions,
     jobs,
     manual_name,
     phases,
     rjob_body,
     settled_status,
+    wait_event,
     wait_phase,
 )
 from tests.e2e.test_plugin import explain, rerun
@@ -89,8 +89,7 @@ def test_a_run_failing_twice_succeeds_on_attempt_3_after_growing_backoffs(
     status = settled_status(kube, namespace, "flaky")
     assert status["lastResult"] == "Succeeded"
     assert status["activeCount"] == 0
-    reasons = [reason for _, reason, _ in events_for(kube, namespace, "flaky")]
-    assert reasons.count("RunRetrying") == 2
+    assert len(wait_event(kube, namespace, "flaky", "RunRetrying", count=2)) == 2
 
     history = rerun(cluster, namespace, "history", "flaky")
     assert "Retry #3" in history.stdout, explain(history)

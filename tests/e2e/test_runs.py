@@ -14,7 +14,6 @@ from tests.e2e.rjobs import (
     annotate_run,
     condition,
     create_rjob,
-    events_for,
     executions,
     get_rjob,
     jobs,
@@ -22,6 +21,7 @@ from tests.e2e.rjobs import (
     patch_spec,
     phases,
     settled_status,
+    wait_event,
     wait_phase,
 )
 from tests.e2e.waiting import wait_until
@@ -94,7 +94,7 @@ def test_failed_run_reports_the_job_controller_reason(
     rjob_status = settled_status(kube, namespace, "flaky")
     assert rjob_status["lastResult"] == "Failed"
     assert "lastSuccessfulTime" not in rjob_status or rjob_status["lastSuccessfulTime"] is None
-    assert ("Warning", "RunFailed") in {(t, r) for t, r, _ in events_for(kube, namespace, "flaky")}
+    wait_event(kube, namespace, "flaky", "RunFailed", "Warning")
 
 
 def test_allow_runs_manual_runs_side_by_side(
@@ -140,8 +140,7 @@ def test_forbid_skips_a_run_while_one_is_active_and_says_so(
     assert running in skipped["message"]
     assert list(executions(kube, namespace)) == [running]
     assert settled_status(kube, namespace, "solo")["lastRunToken"] == "b"
-    warnings = [m for t, r, m in events_for(kube, namespace, "solo") if r == "RunSkipped"]
-    assert warnings
+    warnings = wait_event(kube, namespace, "solo", "RunSkipped")
     assert "'b'" in warnings[0]
 
 

@@ -13,11 +13,11 @@ from tests.e2e.rjobs import (
     annotate_run,
     condition,
     create_rjob,
-    events_for,
     executions,
     get_rjob,
     manual_name,
     rjob_body,
+    wait_event,
     wait_phase,
 )
 from tests.e2e.test_plugin import explain, rerun
@@ -50,9 +50,7 @@ def test_failures_in_a_row_and_max_runs_stop_the_schedule_and_resume_clears_it(
     fragile = get_rjob(kube, namespace, "fragile")["status"]
     assert fragile["consecutiveFailures"] == 1
     assert fragile.get("nextScheduleTime") is None
-    assert ("Warning", "SuspendedAfterFailures") in {
-        (kind, reason) for kind, reason, _ in events_for(kube, namespace, "fragile")
-    }
+    wait_event(kube, namespace, "fragile", "SuspendedAfterFailures", "Warning")
     limited = get_rjob(kube, namespace, "limited")["status"]
     assert limited["remainingRuns"] == 0
     assert limited["scheduledRuns"] == 1
