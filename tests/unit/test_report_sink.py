@@ -139,14 +139,23 @@ def test_reports_wait_for_an_api_server_that_is_away_and_none_is_lost() -> None:
     run(scenario)
 
 
-def test_reports_meeting_a_run_that_ended_meanwhile_are_dropped() -> None:
+def test_reports_taken_before_the_run_ended_are_written_after_it() -> None:
     async def scenario() -> None:
-        w = World()
+        w = World(steps=["a"])
+        # The workload reports its result and exits; the run ends before the sink writes.
         w.kube.modify(EXECUTION_KIND, NS, RUN, {"status": {"phase": "Succeeded"}})
-        w.sink.accept(NS, RUN, progress(5))  # the watch has not told the sink yet
+        w.sink.accept(NS, RUN, Report(step=StepReport("a", StepPhase.RUNNING), result={"k": "v"}))
         await asyncio.sleep(0.01)
-        assert w.status()["phase"] == "Succeeded"
-        assert "report" not in w.status()
+        status = w.status()
+        assert status["phase"] == "Succeeded"
+        assert status["result"] == {"k": "v"}
+        assert [(s["name"], s["phase"]) for s in status["steps"]] == [("a", "Succeeded")]
+        found = w.kube.get(EXECUTION_KIND, NS, RUN)
+        assert found is not None
+        w.index(Kind.EXECUTION, found)  # the watch tells the sink the run ended
+        with pytest.raises(ReportRefusedError) as refused:  # and then it takes no more
+            w.sink.accept(NS, RUN, progress(9))
+        assert refused.value.status == 409
 
     run(scenario)
 

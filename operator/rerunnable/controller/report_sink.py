@@ -6,8 +6,10 @@ the fields reports own (`report`, `steps`, `result`) and always on top of the
 resourceVersion it read; the leader leaves those fields alone except when a run
 ends (closing its steps), and then writes on top of the version it read too. A
 409 means the other side wrote first: the sink reads the Execution again and
-applies its pending reports on the new version (a run that has ended meanwhile
-takes no more). See docs/design.md, "Reports".
+applies its pending reports on the new version. A report the sink took is
+written even if the run ends before its write: the workload was told yes, and
+a workload that reports its result and exits at once is the common case (the
+run's end keeps its steps closed). See docs/design.md, "Reports".
 
 A report is checked against the run as the sink knows it (what the watch shows,
 plus the reports it took) when it arrives: the workload gets its answer (204,
@@ -33,7 +35,7 @@ from rerunnable.controller.kinds import Kind
 from rerunnable.controller.metrics import Metrics
 from rerunnable.controller.report_auth import ReportRefusedError
 from rerunnable.core.execution_status import REPORTED_FIELDS
-from rerunnable.core.reports import Report, ReportError, apply_report
+from rerunnable.core.reports import Report, ReportError, apply_report, apply_reports
 from rerunnable.core.state import ExecutionState
 from rerunnable.kube.client import Kube
 from rerunnable.kube.errors import ConflictError, KubeError, NotFoundError, UnavailableError
@@ -127,7 +129,8 @@ class ReportSink:
             run = self._runs[(namespace, name)] = _Run(base=execution)
         elif execution.resource_version > run.base.resource_version:
             run.base = execution  # the watch has news (the leader wrote): build on it
-            run.view = _applied(execution.status, run.pending, self._declared(namespace, name))
+            declared = self._declared(namespace, name)
+            run.view = apply_reports(execution.status, run.pending, declared=declared)
         return run
 
     def _sweep(self) -> None:
@@ -185,9 +188,7 @@ class ReportSink:
     ) -> None:
         declared = self._declared(namespace, name)
         for _ in range(ATTEMPTS):
-            if run.base.status.phase in TERMINAL_PHASES:
-                return  # the run ended meanwhile: it takes no more
-            status = _applied(run.base.status, batch, declared)
+            status = apply_reports(run.base.status, batch, declared=declared)
             wire = to_wire(status)
             patch = {k: wire[k] for k in REPORTED_FIELDS}
             try:
@@ -204,19 +205,7 @@ class ReportSink:
             except NotFoundError:
                 return
             run.base = ExecutionState.from_body(body)
-            run.view = _applied(run.base.status, run.pending, declared)
+            run.view = apply_reports(run.base.status, run.pending, declared=declared)
             self._metrics.report_writes.inc()
             return
         logger.warning("reports of %s/%s dropped: %d conflicts in a row", namespace, name, ATTEMPTS)
-
-
-def _applied(
-    status: ExecutionStatus, reports: list[tuple[datetime, Report]], declared: list[str]
-) -> ExecutionStatus:
-    """`status` with `reports` applied in order; one that no longer applies is left out."""
-    for at, report in reports:
-        try:
-            status = apply_report(status, report, declared=declared, now=at)
-        except ReportError:
-            continue
-    return status

@@ -7,7 +7,8 @@ A report is a small JSON object a workload POSTs (every field optional):
      "result": {"location": "s3://backups/2026-12-02"}}
 
 `parse_report` checks its shape; `apply_report` merges it into a status, or
-says (ReportError, naming the field) why it cannot be. Steps only move forward
+says (ReportError, naming the field) why it cannot be; `apply_reports` lands the
+reports a sink took, in order, on whatever the run has become meanwhile. Steps only move forward
 (Pending, Running, then one end); the result merges key by key and stays under
 4 KiB. When the run ends, `close_steps` closes what is left open. A Running run
 whose last report is older than its heartbeat is stalled (`stall_deadline`).
@@ -15,11 +16,12 @@ whose last report is older than its heartbeat is stalled (`stall_deadline`).
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from rerunnable.api.v1alpha1 import (
+    TERMINAL_PHASES,
     ExecutionPhase,
     ExecutionStatus,
     RunReport,
@@ -35,6 +37,7 @@ __all__ = [
     "ReportError",
     "StepReport",
     "apply_report",
+    "apply_reports",
     "close_steps",
     "initial_steps",
     "parse_report",
@@ -168,6 +171,35 @@ def apply_report(
         updated_at=now,
     )
     return status.model_copy(update={"report": summary, "steps": steps, "result": result})
+
+
+def apply_reports(
+    status: ExecutionStatus,
+    reports: Sequence[tuple[datetime, Report]],
+    *,
+    declared: Sequence[str],
+) -> ExecutionStatus:
+    """`status` with accepted `reports` (each with the time it was taken) merged in, in order.
+
+    The workload was told yes to each (204), so each lands even on a run that has ended
+    since: its result outlives the run. What no longer applies is left out (a step the
+    run's end has closed stays closed, the rest of that report still counts), and a
+    finished run's steps are closed again, so no report reopens one.
+    """
+    for at, report in reports:
+        try:
+            status = apply_report(status, report, declared=declared, now=at)
+        except ReportError:
+            if report.step is None:
+                continue
+            try:
+                status = apply_report(status, replace(report, step=None), declared=declared, now=at)
+            except ReportError:
+                continue
+    if status.phase in TERMINAL_PHASES and reports:
+        ended = status.completion_time or reports[-1][0]
+        status = status.model_copy(update={"steps": close_steps(status.steps, status.phase, ended)})
+    return status
 
 
 def _progress_text(completed: int | None, total: int | None) -> str | None:

@@ -21,6 +21,7 @@ from rerunnable.core.reports import (
     ReportError,
     StepReport,
     apply_report,
+    apply_reports,
     close_steps,
     initial_steps,
     parse_report,
@@ -293,6 +294,71 @@ def test_a_run_that_ends_closes_its_steps(
         (running_becomes, T1),
         (StepPhase.SKIPPED, None),
     ]
+
+
+# -- reports a sink took, landing on what the run has become -----------------------------------
+
+T2 = T1 + timedelta(seconds=1)
+LOAD_DONE = Report(step=StepReport("load", StepPhase.SUCCEEDED), result={"rows": "7"})
+
+
+def ended(phase: ExecutionPhase) -> ExecutionStatus:
+    """A run that ended at T2 while its `load` step was Running: the end closed the steps."""
+    steps = [step("fetch", StepPhase.SUCCEEDED, T0, T0), step("load", StepPhase.RUNNING, T0)]
+    return ExecutionStatus(
+        phase=phase,
+        start_time=T0,
+        completion_time=T2,
+        steps=close_steps([*steps, step("verify", StepPhase.PENDING)], phase, T2),
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "status", "reports", "result", "steps"),
+    cases(
+        [
+            (
+                "still running: all of it lands",
+                running(steps=declared()),
+                [(T1, Report(step=StepReport("load", StepPhase.RUNNING))), (T1, LOAD_DONE)],
+                {"rows": "7"},
+                [StepPhase.PENDING, StepPhase.SUCCEEDED, StepPhase.PENDING],
+            ),
+            (
+                "ended Succeeded meanwhile: the result lands, the steps stay closed",
+                ended(ExecutionPhase.SUCCEEDED),
+                [(T1, LOAD_DONE)],
+                {"rows": "7"},
+                [StepPhase.SUCCEEDED, StepPhase.SUCCEEDED, StepPhase.SKIPPED],
+            ),
+            (
+                "ended Interrupted meanwhile: the result lands, the step the end failed stays",
+                ended(ExecutionPhase.INTERRUPTED),
+                [(T1, LOAD_DONE)],
+                {"rows": "7"},
+                [StepPhase.SUCCEEDED, StepPhase.FAILED, StepPhase.SKIPPED],
+            ),
+            (
+                "ended meanwhile: a step it never saw start is closed again",
+                ExecutionStatus(phase=ExecutionPhase.FAILED, start_time=T0, completion_time=T2),
+                [(T1, Report(step=StepReport("extra", StepPhase.RUNNING), result={"a": "b"}))],
+                {"a": "b"},
+                [StepPhase.FAILED],
+            ),
+        ]
+    ),
+)
+def test_taken_reports_land_even_on_a_run_that_has_ended(
+    name: str,
+    status: ExecutionStatus,
+    reports: list[tuple[datetime, Report]],
+    result: dict[str, str],
+    steps: list[StepPhase],
+) -> None:
+    landed = apply_reports(status, reports, declared=[s.name for s in status.steps])
+    assert landed.result == result
+    assert [s.phase for s in landed.steps] == steps
+    assert landed.phase == status.phase
 
 
 # -- the heartbeat -------------------------------------------------------------------------------
