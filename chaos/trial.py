@@ -85,6 +85,7 @@ class Trial:
         leader_elect: bool,
         token_interval: float = 1.0,
         backfill: bool = True,
+        history: int = workload.ALL_RUNS,
     ) -> None:
         self.cluster = cluster
         self.client = client
@@ -95,6 +96,7 @@ class Trial:
         self._jobs = jobs
         self._token_interval = token_interval
         self._backfill = backfill
+        self._history = history
         self._log_dir = log_dir / self.namespace
         self._log_dir.mkdir(parents=True, exist_ok=True)
         self._started = time.monotonic()
@@ -117,7 +119,9 @@ class Trial:
         """The operator runs, the jobs exist, the user is sending tokens."""
         self.fleet.start()
         self.created = datetime.now(UTC)
-        self.specs = workload.make_jobs(self.client, self.namespace, self._jobs)
+        self.specs = workload.make_jobs(
+            self.client, self.namespace, self._jobs, history=self._history
+        )
         if self._backfill:
             plain = next(s for s in self.specs if not s.retries)
             slots = workload.backfill(self.client, self.namespace, plain.name, self.created)

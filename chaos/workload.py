@@ -38,11 +38,22 @@ from rerunnable.api.names import (
     PARAMETER_ANNOTATION_PREFIX,
 )
 
-__all__ = ["JobSpec", "Runner", "backfill", "make_jobs", "minute_slots", "suspend_all"]
+__all__ = [
+    "ALL_RUNS",
+    "JobSpec",
+    "Runner",
+    "backfill",
+    "make_jobs",
+    "minute_slots",
+    "suspend_all",
+]
 
 POLICIES = ("Allow", "Forbid", "Replace", "Queue")
 # Long enough that runs overlap under Forbid, Replace and Queue, short enough to settle.
 DURATIONS = ("1s", "3s", "20s", "5s")
+# History limits that keep every run of a scenario visible to the checks (pruned runs
+# still count, from the recorder's memory, but an end state with all of them says more).
+ALL_RUNS = 1000
 BACKFILL_MINUTES = 5
 
 
@@ -56,8 +67,11 @@ class JobSpec:
     body: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
-def job_specs(namespace: str, count: int, prefix: str = "c") -> list[JobSpec]:
-    """`count` minutely jobs, each feature on every fourth one or so."""
+def job_specs(
+    namespace: str, count: int, prefix: str = "c", history: int = ALL_RUNS
+) -> list[JobSpec]:
+    """`count` minutely jobs, each feature on every fourth one or so, keeping `history`
+    runs of each end."""
     specs = []
     for i in range(count):
         name = f"{prefix}{i:03d}"
@@ -68,9 +82,8 @@ def job_specs(namespace: str, count: int, prefix: str = "c") -> list[JobSpec]:
         spec: dict[str, Any] = {
             "schedule": "* * * * *",
             "concurrencyPolicy": policy,
-            # Every run stays visible to the checks; pruning is tested on its own.
-            "successfulJobsHistoryLimit": 1000,
-            "failedJobsHistoryLimit": 1000,
+            "successfulJobsHistoryLimit": history,
+            "failedJobsHistoryLimit": history,
         }
         if parameters:
             spec["parameters"] = [{"name": "DAY", "default": "today", "pattern": "[a-z0-9-]+"}]
@@ -88,8 +101,10 @@ def job_specs(namespace: str, count: int, prefix: str = "c") -> list[JobSpec]:
     return specs
 
 
-def make_jobs(client: Client, namespace: str, count: int, prefix: str = "c") -> list[JobSpec]:
-    specs = job_specs(namespace, count, prefix)
+def make_jobs(
+    client: Client, namespace: str, count: int, prefix: str = "c", history: int = ALL_RUNS
+) -> list[JobSpec]:
+    specs = job_specs(namespace, count, prefix, history)
     for s in specs:
         client.create(RerunnableJobResource.from_dict(s.body))
     return specs
