@@ -93,7 +93,6 @@ class RerunnableJobState:
     backfill_parallelism: str | None
     backfill_requested_by: str | None
     status: RerunnableJobStatus
-    raw_spec: Mapping[str, Any]
     resource_version: int = 0
 
     @classmethod
@@ -142,7 +141,6 @@ class RerunnableJobState:
                 else None
             ),
             status=status,
-            raw_spec=raw_spec,
         )
 
 

@@ -7,7 +7,7 @@ else; the work happens on the operator's own queue (rerunnable.controller).
 """
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, cast
 
 import kopf
@@ -17,7 +17,7 @@ from rerunnable.controller.app import Operator
 from rerunnable.controller.kinds import JOB_LABEL_KEYS, JOB_SELECTOR, Kind
 from rerunnable.controller.supervisor import KOPF_WATCHER_PREFIX
 
-__all__ = ["FOREVER", "configure", "operator_of", "watch_task_names"]
+__all__ = ["FOREVER", "NoDiffBase", "configure", "operator_of", "watch_task_names"]
 
 JOB_LABELS: dict[str, Any] = dict.fromkeys(JOB_LABEL_KEYS, kopf.PRESENT)
 CONNECT_TIMEOUT = 10.0  # seconds; kopf's default for a watch is its 5-minute request timeout
@@ -34,6 +34,23 @@ class _Forever:
 
 
 FOREVER = _Forever()
+
+
+class NoDiffBase(kopf.DiffBaseStorage):
+    """No diff base: kopf builds one (a deep copy of the body) on every watch event, for
+    on.create and on.update handlers, and this operator has none of those. py-spy at
+    start-up with 10000 RerunnableJobs: 14 % of the operator's CPU went there."""
+
+    def build(
+        self, *, body: kopf.Body, extra_fields: Iterable[Any] | None = None
+    ) -> kopf.BodyEssence:
+        return kopf.BodyEssence()
+
+    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
+        return None
+
+    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
+        return None
 
 
 # The resources of the three event handlers below, as kopf names them.
@@ -105,6 +122,7 @@ async def login(memo: Any, **_: Any) -> kopf.ConnectionInfo:
 def configure(settings: kopf.OperatorSettings) -> None:
     """kopf's settings for this operator."""
     settings.posting.enabled = False  # we post our own events, about our own objects
+    settings.persistence.diffbase_storage = NoDiffBase()
     # The API server filters the Jobs (the label filter on the handler is kopf's own, on the
     # client): every other Job in the watched namespaces would be streamed and parsed.
     settings.watching.label_selectors["batch", "jobs"] = JOB_SELECTOR
