@@ -352,6 +352,38 @@ def test_with_other_keys_waiting_a_run_gets_its_job_first_and_its_statuses_later
     assert [c.verb for c in first + second].count(EVENT) == 1  # RunStarted, once
 
 
+def test_with_others_always_waiting_and_a_run_due_each_pass_the_statuses_wait_one_pass_only() -> (
+    None
+):
+    world = World()
+    world.seed(RERUNNABLE_JOB_KIND, rjob_body(token="t1"))
+    world.queue.add((NS, "another-due-rjob"))  # the queue is never empty
+
+    first = world.reconcile()
+    assert writes(first) == [(CREATE_EXECUTION, T1), (CREATE_JOB, T1)]
+
+    # Before this key comes round again, a new run is due (a new token, or the next slot).
+    t2 = manual("t2")
+    world.kube.modify(
+        RERUNNABLE_JOB_KIND, NS, RJOB, {"metadata": {"annotations": {"rerunnable.dev/run": "t2"}}}
+    )
+    world.sync()
+    second = world.reconcile()
+
+    assert (CREATE_EXECUTION, t2) in writes(second)
+    assert (PATCH_RJOB, RJOB) in writes(second), "deferred once already: written now"
+    assert world.execution(T1)["status"]["jobName"] == T1
+
+    t3 = manual("t3")
+    world.kube.modify(
+        RERUNNABLE_JOB_KIND, NS, RJOB, {"metadata": {"annotations": {"rerunnable.dev/run": "t3"}}}
+    )
+    world.sync()
+    third = world.reconcile()
+    assert (CREATE_JOB, t3) in writes(third)
+    assert (PATCH_RJOB, RJOB) not in writes(third), "and the next may wait again"
+
+
 def test_manual_run_execution_is_owned_labelled_and_records_the_token() -> None:
     world = World()
     world.seed(RERUNNABLE_JOB_KIND, rjob_body(token="t1"))
