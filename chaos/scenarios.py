@@ -31,8 +31,9 @@ from rerunnable.api.names import ANNOTATION_RUN
 
 __all__ = ["SCENARIOS", "SOAK_HISTORY", "Settings", "run"]
 
-# Runs each checked job keeps in the soak: about five minutes of its runs.
-SOAK_HISTORY = 20
+# Runs each checked job keeps of each end in the soak: a few minutes of its runs, so that even
+# the failed ones (fewer) reach the limit inside the warm-up.
+SOAK_HISTORY = 5
 
 
 @dataclass(frozen=True)
