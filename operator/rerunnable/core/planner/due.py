@@ -21,8 +21,6 @@ from rerunnable.core.state import RerunnableJobState
 
 __all__ = ["MAX_MISSED_RUNS", "SKIP_GRACE", "Due", "find_due", "nothing_due", "settle"]
 
-NO_STOPS = Stops()  # no rule stops the schedule
-
 # missedRunPolicy All starts at most this many missed slots (the latest ones).
 MAX_MISSED_RUNS = 100
 # missedRunPolicy Skip still runs a slot seen this late (a busy or restarting operator).
@@ -66,7 +64,7 @@ class Due:
         return Event("Warning", EventReason.MISSED_SCHEDULE, self.missed.message)
 
 
-def nothing_due(rjob: RerunnableJobState, made: datetime | None = None) -> Due:
+def nothing_due(rjob: RerunnableJobState, made: datetime | None) -> Due:
     """An object whose spec is invalid: nothing runs, the status keeps what it knew (and the
     slots whose runs exist, see `find_due`)."""
     return Due(
@@ -90,8 +88,8 @@ def find_due(
     rjob: RerunnableJobState,
     schedule: ValidSchedule,
     now: datetime,
-    stops: Stops = NO_STOPS,
-    made: datetime | None = None,
+    stops: Stops,
+    made: datetime | None,
 ) -> Due:
     """The slots due now (no more than spec.maxRuns still allows) and a new manual token; the
     rest once the concurrency policy decided (`settle`).
