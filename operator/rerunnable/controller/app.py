@@ -106,20 +106,15 @@ class Operator:
         self._listed = asyncio.Event()
 
     def observe(self, kind: Kind, event_type: str | None, body: Mapping[str, Any]) -> None:
-        """A watch event: the index and the store learn of it, its RerunnableJob is queued,
-        unless it is the echo of the operator's own write (the pass that wrote it planned
-        with it already, and a plan over its own applied result is a no-op)."""
+        """A watch event: the index and the store learn of it, its RerunnableJob is queued."""
         key, version = entry(kind, body)
         deleted = event_type == "DELETED"
         if deleted:
             self.indexes[kind].remove(key[0], version.name, version.resource_version)
         else:
             self.indexes[kind].put(key, version)
-        echo = self.store.observed(
-            kind, key, version.name, version.resource_version, deleted=deleted
-        )
-        if not echo:
-            self.queue.add(key)
+        self.store.observed(kind, key, version.name, version.resource_version, deleted=deleted)
+        self.queue.add(key)
 
     async def start(self, watches: Collection[str] = ()) -> None:
         """List, elect, and work once leading; every task under the supervisor.

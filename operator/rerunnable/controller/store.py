@@ -76,29 +76,17 @@ class Store:
 
     def observed(
         self, kind: Kind, key: Key, name: str, resource_version: int, *, deleted: bool
-    ) -> bool:
+    ) -> None:
         """The watch delivered this version of an object, or its deletion.
-
-        Returns True when this is the very version the operator wrote last (the echo
-        of its own write), which tells a pass nothing that the pass that wrote it did
-        not know; False for anything else.
 
         An overlay entry goes as soon as the watch confirms or supersedes it, not
         only when a pass reads it: otherwise a write followed by a deletion, with
         no pass in between, would keep a deleted object alive until the TTL.
         """
         entry = self._overlay.get((kind, key[0], name))
-        if entry is None:
-            return False
         seen = None if deleted else resource_version
-        echo = (
-            not deleted
-            and entry.version is not None
-            and entry.version.resource_version == resource_version
-        )
-        if entry.overtaken(seen, deletion_seen=deleted):
+        if entry is not None and entry.overtaken(seen, deletion_seen=deleted):
             self._drop(kind, key, name)
-        return echo
 
     def _drop(self, kind: Kind, key: Key, name: str) -> None:
         del self._overlay[(kind, key[0], name)]
