@@ -277,6 +277,13 @@ class World:
         asyncio.run(self.reconciler.reconcile(KEY))
         return self.kube.calls[start:]
 
+    def run_token(self, token: str) -> list[Call]:
+        """A user asks for a run with `token`; the watch catches up; one pass."""
+        annotations = {"rerunnable.dev/run": token}
+        self.kube.modify(RERUNNABLE_JOB_KIND, NS, RJOB, {"metadata": {"annotations": annotations}})
+        self.sync()
+        return self.reconcile()
+
     def execution(self, name: str) -> dict[str, Any]:
         found = self.kube.get(EXECUTION_KIND, NS, name)
         assert found is not None, f"no Execution {name}"
@@ -364,22 +371,14 @@ def test_with_others_always_waiting_and_a_run_due_each_pass_the_statuses_wait_on
 
     # Before this key comes round again, a new run is due (a new token, or the next slot).
     t2 = manual("t2")
-    world.kube.modify(
-        RERUNNABLE_JOB_KIND, NS, RJOB, {"metadata": {"annotations": {"rerunnable.dev/run": "t2"}}}
-    )
-    world.sync()
-    second = world.reconcile()
+    second = world.run_token("t2")
 
     assert (CREATE_EXECUTION, t2) in writes(second)
     assert (PATCH_RJOB, RJOB) in writes(second), "deferred once already: written now"
     assert world.execution(T1)["status"]["jobName"] == T1
 
     t3 = manual("t3")
-    world.kube.modify(
-        RERUNNABLE_JOB_KIND, NS, RJOB, {"metadata": {"annotations": {"rerunnable.dev/run": "t3"}}}
-    )
-    world.sync()
-    third = world.reconcile()
+    third = world.run_token("t3")
     assert (CREATE_JOB, t3) in writes(third)
     assert (PATCH_RJOB, RJOB) not in writes(third), "and the next may wait again"
 
