@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
     from rerunnable.controller.app import Operator
 
 __all__ = ["main"]
+
+
+# --arm-ahead-seconds at most: an armed run waits no longer than an hour for its slot.
+MAX_ARM_AHEAD = 3600
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -63,6 +68,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=8080,
         metavar="PORT",
         help="serve Prometheus metrics on :PORT/metrics (0: off; default 8080)",
+    )
+    parser.add_argument(
+        "--arm-ahead-seconds",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="make a scheduled run's Execution this long before its slot (Pending, reason "
+        "Scheduled), so that only its Job is written at the slot: for many jobs due in the "
+        f"same minute (0: off, the default; at most {MAX_ARM_AHEAD})",
     )
     _election_flags(parser)
     _webhook_flags(parser)
@@ -149,6 +163,8 @@ def _report_flags(parser: argparse.ArgumentParser) -> None:
 
 def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse what cannot work, before connecting to anything (parser.error exits 2)."""
+    if not 0 <= args.arm_ahead_seconds <= MAX_ARM_AHEAD:
+        parser.error(f"--arm-ahead-seconds {args.arm_ahead_seconds}: must be 0 to {MAX_ARM_AHEAD}")
     try:
         args.election = Election(
             namespace=args.leader_election_namespace,
@@ -216,6 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.report_port
         else None,
         report_url=args.report_url,
+        arm_ahead=timedelta(seconds=args.arm_ahead_seconds),
     )
     operator = Operator(options, cluster, metrics=metrics)
     memo = kopf.Memo()

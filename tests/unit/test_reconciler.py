@@ -253,13 +253,15 @@ class SpyQueue(WorkQueue[Key]):
 
 
 class World:
-    def __init__(self, now: datetime = NOW) -> None:
+    def __init__(self, now: datetime = NOW, *, arm_ahead: timedelta = timedelta(0)) -> None:
         self.clock = Clock(now)
         self.kube = FakeKube(clock=self.clock)
         self.indexes = FakeIndexes()
         self.store = self.indexes.store(self.clock.seconds)
         self.queue = SpyQueue(self.clock)
-        self.reconciler = Reconciler(self.store, self.kube, self.kube, self.queue, clock=self.clock)
+        self.reconciler = Reconciler(
+            self.store, self.kube, self.kube, self.queue, clock=self.clock, arm_ahead=arm_ahead
+        )
 
     def seed(self, kind: str, body: Mapping[str, Any], *, indexed: bool = True) -> dict[str, Any]:
         stored = self.kube.seed(kind, body)
@@ -381,6 +383,63 @@ def test_with_others_always_waiting_and_a_run_due_each_pass_the_statuses_wait_on
     third = world.run_token("t3")
     assert (CREATE_JOB, t3) in writes(third)
     assert (PATCH_RJOB, RJOB) not in writes(third), "and the next may wait again"
+
+
+# Armed ahead: every minute, the last slot 10:17, the next at 10:18, 30 s from NOW.
+NEXT = datetime(2026, 11, 22, 10, 18, tzinfo=UTC)
+MINUTELY: dict[str, Any] = {
+    "schedule": "* * * * *",
+    "status": {"lastScheduleTime": "2026-11-22T10:17:00Z"},
+}
+
+
+def test_the_next_slot_is_armed_after_the_status_and_its_slot_writes_only_its_job() -> None:
+    world = World(arm_ahead=timedelta(seconds=30))
+    world.seed(RERUNNABLE_JOB_KIND, rjob_body(**MINUTELY))
+
+    before = world.reconcile()
+
+    assert writes(before) == [
+        (PATCH_RJOB, RJOB),
+        (CREATE_EXECUTION, slot(NEXT)),  # last: nothing counts on it before its slot
+        (PATCH_EXECUTION, slot(NEXT)),
+    ]
+    armed = world.execution(slot(NEXT))
+    assert armed["metadata"]["annotations"] == {"rerunnable.dev/armed": "true"}
+    assert (armed["status"]["phase"], armed["status"]["reason"]) == ("Pending", "Scheduled")
+    assert world.kube.get(JOB_KIND, NS, slot(NEXT)) is None
+
+    world.sync()
+    world.clock.now = NEXT
+    world.queue.add((NS, "another-due-rjob"))  # many runs due at once
+    at_slot = world.reconcile()
+
+    assert writes(at_slot) == [(CREATE_JOB, slot(NEXT))]  # the one write the slot needs
+    later = world.reconcile()
+    assert writes(later)[:2] == [(PATCH_EXECUTION, slot(NEXT)), (PATCH_RJOB, RJOB)]
+    assert world.execution(slot(NEXT))["status"]["jobName"] == slot(NEXT)
+    assert "reason" not in world.execution(slot(NEXT))["status"]
+    assert world.rjob_status()["lastScheduleTime"] == stamp(NEXT)
+
+
+def test_an_armed_run_made_before_an_edit_is_deleted_then_made_again() -> None:
+    world = World(arm_ahead=timedelta(seconds=30))
+    world.seed(RERUNNABLE_JOB_KIND, rjob_body(**MINUTELY))
+    world.reconcile()
+    world.sync()
+    edited = {"spec": {"jobTemplate": {"metadata": {"labels": {"team": "db"}}}}}
+    world.kube.modify(RERUNNABLE_JOB_KIND, NS, RJOB, {**edited, "metadata": {"generation": 4}})
+    world.sync()
+
+    calls = world.reconcile()
+
+    assert writes(calls) == [
+        (DELETE_EXECUTION, slot(NEXT)),
+        (PATCH_RJOB, RJOB),  # observedGeneration
+        (CREATE_EXECUTION, slot(NEXT)),
+        (PATCH_EXECUTION, slot(NEXT)),
+    ]
+    assert world.execution(slot(NEXT))["spec"]["templateGeneration"] == 4
 
 
 def test_manual_run_execution_is_owned_labelled_and_records_the_token() -> None:

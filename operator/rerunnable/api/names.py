@@ -1,6 +1,7 @@
 """Names that users type and that other tools rely on: the public contract."""
 
 __all__ = [
+    "ANNOTATION_ARMED",
     "ANNOTATION_ATTEMPT",
     "ANNOTATION_BACKFILL",
     "ANNOTATION_BACKFILL_PARALLELISM",
@@ -56,6 +57,10 @@ ANNOTATION_PARAMETERS_FOR = f"{GROUP}/parameters-for"
 # the mutating webhook stamps who asked.
 ANNOTATION_CANCEL = f"{GROUP}/cancel"
 ANNOTATION_CANCELLED_BY = f"{GROUP}/cancelled-by"
+# On an Execution: "true" if the operator made it ahead of its slot (armed), to write only
+# its Job at the slot. Until that Job exists the run is no run yet: the policy decides at
+# the slot, and the slot counts as handled only then.
+ANNOTATION_ARMED = f"{GROUP}/armed"
 
 # On a run's Job and its pods: the attempt's number (1, then 2, 3, ... for retries).
 ANNOTATION_ATTEMPT = f"{GROUP}/attempt"

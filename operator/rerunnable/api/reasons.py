@@ -75,6 +75,7 @@ class RunReason(StrEnum):
     reasons (e.g. BackoffLimitExceeded)."""
 
     QUEUED = "Queued"
+    SCHEDULED = "Scheduled"  # armed ahead of its slot: its Job is made at the slot
     JOB_SUSPENDED = "JobSuspended"
     JOB_DELETED = "JobDeleted"
     JOB_REJECTED = "JobRejected"

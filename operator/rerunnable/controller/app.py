@@ -15,6 +15,7 @@ import asyncio
 import logging
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from rerunnable.controller.index import Indexes, entry
@@ -31,6 +32,7 @@ from rerunnable.controller.store import Store
 from rerunnable.controller.supervisor import Supervisor
 from rerunnable.controller.workqueue import WorkQueue
 from rerunnable.core.manifests import ReportEndpoint
+from rerunnable.core.planner import NO_ARMING
 from rerunnable.kube.client import KubeClient
 from rerunnable.kube.config import ClusterConfig
 from rerunnable.kube.credentials import Credentials
@@ -56,6 +58,7 @@ class Options:
     election: Election | None  # None: no leader election, this replica works
     reports: ServingOptions | None = None  # None: no report endpoint
     report_url: str | None = None  # the base URL workloads reach the endpoint at
+    arm_ahead: timedelta = NO_ARMING  # how long before its slot a run's Execution is made
 
 
 class Operator:
@@ -93,6 +96,7 @@ class Operator:
             self.queue,
             metrics=self.metrics,
             reports=endpoint,
+            arm_ahead=options.arm_ahead,
         )
         self.elector = (
             LeaderElector(

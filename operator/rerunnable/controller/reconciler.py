@@ -8,16 +8,18 @@ RerunnableJob's status last (a slot or token counts as handled only once its
 Execution exists; a pass that repeats a create gets AlreadyExists).
 
 A plan is applied in two phases. Runs first: Executions follow their Jobs, runs
-are interrupted, created and started. Bookkeeping second: each started run's
-`jobName`, the pruning, the RerunnableJob's status. When other keys wait (many
-runs due at once), a plan that starts runs leaves its bookkeeping to a later
-pass, which plans it again from the store: every due Job comes before any status.
+are interrupted, disarmed, created and started. Bookkeeping second: each started
+run's `jobName`, the pruning, the RerunnableJob's status, and the next slot's
+Execution armed ahead (so that its slot writes only its Job). When other keys
+wait (many runs due at once), a plan that starts runs leaves its bookkeeping to a
+later pass, which plans it again from the store: every due Job comes before any
+status.
 """
 
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rerunnable.api.reasons import EventReason
@@ -36,7 +38,7 @@ from rerunnable.controller.workqueue import WorkQueue
 from rerunnable.core import manifests
 from rerunnable.core.execution_status import status_patch, with_job
 from rerunnable.core.manifests import ReportEndpoint
-from rerunnable.core.planner import Event, NewExecution, Plan, plan
+from rerunnable.core.planner import NO_ARMING, Event, NewExecution, Plan, plan
 from rerunnable.core.planner.following import refused
 from rerunnable.core.reports import termination_messages, with_termination_messages
 from rerunnable.core.state import ExecutionState, JobState, RerunnableJobState
@@ -78,8 +80,10 @@ class Reconciler:
         metrics: Metrics | None = None,
         *,
         reports: ReportEndpoint | None = None,
+        arm_ahead: timedelta = NO_ARMING,
     ) -> None:
         self._reports = reports  # where workloads report, if this operator takes reports
+        self._arm_ahead = arm_ahead
         self._store = store
         self._kube = kube
         self._events = events
@@ -114,6 +118,7 @@ class Reconciler:
             self._store.jobs(key),
             self._clock(),
             reports=self._reports is not None,
+            arm_ahead=self._arm_ahead,
         )
         started = await self._runs(key, rjob, executions, p)
         events = list(p.events)
@@ -199,12 +204,11 @@ class Reconciler:
             crash_point("after-job-deleted")
         for name in p.job_deletes:
             await _ignore_missing(self._kube.delete_job(key[0], name))
+        for name in p.disarms:
+            await self._delete_execution(key, name)
         started = []
         for new in p.creates:
             execution = await self._create_execution(key, rjob, new)
-            queued = new.queued_status(execution.status)
-            if queued is not None:
-                await self._write_status(key, execution, queued)
             if new.starts_job(execution.status) and await self._create_job(key, rjob, execution):
                 started.append(execution)
         for name in p.starts:
@@ -216,6 +220,8 @@ class Reconciler:
     async def _create_execution(
         self, key: Key, rjob: RerunnableJobState, new: NewExecution
     ) -> ExecutionState:
+        """Create `new`'s Execution (or read the one a pass before made); a queued or armed
+        run then gets its waiting status."""
         try:
             created = await self._kube.create_execution(rjob.namespace, dict(new.manifest))
         except AlreadyExistsError:
@@ -224,7 +230,14 @@ class Reconciler:
         _check_owner("Execution", new.name, execution.owner_uid, rjob.uid)
         self._remember(Kind.EXECUTION, key, new.name, created, execution)
         crash_point("after-execution-created")
+        waiting = new.waiting_status(execution.status)
+        if waiting is not None:
+            await self._write_status(key, execution, waiting)
         return execution
+
+    async def _delete_execution(self, key: Key, name: str) -> None:
+        await _ignore_missing(self._kube.delete_execution(key[0], name))
+        self._store.deleted(Kind.EXECUTION, key, name)
 
     async def _create_job(
         self, key: Key, rjob: RerunnableJobState, execution: ExecutionState
@@ -257,25 +270,30 @@ class Reconciler:
     async def _bookkeeping(
         self, key: Key, rjob: RerunnableJobState, p: Plan, started: list[ExecutionState]
     ) -> None:
-        """Started runs name their Job; the history limits prune; the status goes last."""
+        """Started runs name their Job; the history limits prune; the status; the next slot
+        is armed last (nothing counts on it before its slot)."""
         for execution in started:
             status = with_job(execution.status, execution.name, p.steps)
             await self._write_status(key, execution, status)
         for name in p.deletes:
-            await _ignore_missing(self._kube.delete_execution(rjob.namespace, name))
-            self._store.deleted(Kind.EXECUTION, key, name)
-        if p.status == rjob.status:
-            return
-        if p.creates:
-            crash_point("before-status-written")
-        # Onto the version planned from only: a write held up in the network and delivered
-        # after another replica's (a deposed leader's) is refused, never a step back.
-        body = await self._kube.patch_rerunnable_job_status(
-            rjob.namespace, rjob.name, to_wire(p.status), resource_version=rjob.resource_version
-        )
-        self._remember(
-            Kind.RERUNNABLE_JOB, key, rjob.name, body, RerunnableJobState.from_body(body)
-        )
+            await self._delete_execution(key, name)
+        if p.status != rjob.status:
+            if p.creates or p.starts:
+                crash_point("before-status-written")
+            # Onto the version planned from only: a write held up in the network and delivered
+            # after another replica's (a deposed leader's) is refused, never a step back.
+            body = await self._kube.patch_rerunnable_job_status(
+                rjob.namespace,
+                rjob.name,
+                to_wire(p.status),
+                resource_version=rjob.resource_version,
+            )
+            self._remember(
+                Kind.RERUNNABLE_JOB, key, rjob.name, body, RerunnableJobState.from_body(body)
+            )
+        for new in p.arms:
+            await self._create_execution(key, rjob, new)
+            crash_point("after-armed")
 
     # -- the writes' plumbing --------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from rerunnable.api.v1alpha1 import (
     ExecutionProgress,
     ExecutionStatus,
     StepStatus,
+    rfc3339,
     to_wire,
 )
 from rerunnable.core.messages import cancelled_message
@@ -24,6 +25,7 @@ from rerunnable.core.state import ExecutionState, JobState
 
 __all__ = [
     "REPORTED_FIELDS",
+    "armed",
     "cancelled",
     "follow_job",
     "interrupted",
@@ -63,6 +65,17 @@ def queued(steps: Sequence[StepStatus] = ()) -> ExecutionStatus:
         phase=ExecutionPhase.PENDING,
         reason=RunReason.QUEUED,
         message="waits for the active run to end (concurrencyPolicy Queue)",
+        steps=list(steps),
+    )
+
+
+def armed(slot: datetime, steps: Sequence[StepStatus] = ()) -> ExecutionStatus:
+    """The status of a run made ahead of its slot: its Job is made at the slot, if the
+    concurrency policy then allows."""
+    return ExecutionStatus(
+        phase=ExecutionPhase.PENDING,
+        reason=RunReason.SCHEDULED,
+        message=f"waits for its scheduled time, {rfc3339(slot)}",
         steps=list(steps),
     )
 
@@ -147,7 +160,10 @@ def _following(status: ExecutionStatus, job: JobState, now: datetime) -> Executi
         return status.model_copy(
             update={"phase": ExecutionPhase.RUNNING, "reason": None, "message": None}
         )
-    return status.model_copy(update={"phase": ExecutionPhase.PENDING})
+    # Its Job exists: whatever it waited for (its turn, its slot, a suspended Job) is over.
+    return status.model_copy(
+        update={"phase": ExecutionPhase.PENDING, "reason": None, "message": None}
+    )
 
 
 def _finished(
@@ -180,11 +196,13 @@ def status_patch(before: ExecutionStatus, after: ExecutionStatus) -> dict[str, A
     """The JSON merge patch of the status from `before` to `after`: the changed fields only,
     so that a write never carries back a field it did not change (a workload's report, say).
 
-    Empty if nothing changed; else the phase always goes too (the API server has none
-    for a new Execution until it is written).
+    A field `after` no longer has is removed (null): a waiting run's reason and message go
+    once its Job exists. Empty if nothing changed; else the phase always goes too (the API
+    server has none for a new Execution until it is written).
     """
     old, new = to_wire(before), to_wire(after)
-    changed = {key: value for key, value in new.items() if old.get(key) != value}
+    changed: dict[str, Any] = {key: value for key, value in new.items() if old.get(key) != value}
+    changed.update({key: None for key in old if key not in new})
     return {"phase": new["phase"], **changed} if changed else {}
 
 

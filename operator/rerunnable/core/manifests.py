@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rerunnable.api.names import (
+    ANNOTATION_ARMED,
     ANNOTATION_ATTEMPT,
     ANNOTATION_SCHEDULED_TIME,
     EXECUTION_KIND,
@@ -73,17 +74,22 @@ def object_ref(rjob: RerunnableJobState) -> dict[str, str]:
     }
 
 
-def execution_manifest(rjob: RerunnableJobState, name: str, spec: ExecutionSpec) -> dict[str, Any]:
-    """The Execution of one run, owned by its RerunnableJob."""
+def execution_manifest(
+    rjob: RerunnableJobState, name: str, spec: ExecutionSpec, *, armed: bool = False
+) -> dict[str, Any]:
+    """The Execution of one run, owned by its RerunnableJob; `armed`: made ahead of its slot."""
+    metadata: dict[str, Any] = {
+        "name": name,
+        "namespace": rjob.namespace,
+        "labels": run_labels(rjob.name, name, spec.trigger),
+        "ownerReferences": [controller_ref(RERUNNABLE_JOB_KIND, rjob.name, rjob.uid)],
+    }
+    if armed:
+        metadata["annotations"] = {ANNOTATION_ARMED: "true"}
     return {
         "apiVersion": API_VERSION,
         "kind": EXECUTION_KIND,
-        "metadata": {
-            "name": name,
-            "namespace": rjob.namespace,
-            "labels": run_labels(rjob.name, name, spec.trigger),
-            "ownerReferences": [controller_ref(RERUNNABLE_JOB_KIND, rjob.name, rjob.uid)],
-        },
+        "metadata": metadata,
         "spec": to_wire(spec),
     }
 

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from rerunnable.api.names import (
+    ANNOTATION_ARMED,
     ANNOTATION_BACKFILL,
     ANNOTATION_BACKFILL_PARALLELISM,
     ANNOTATION_BACKFILL_REQUESTED_BY,
@@ -157,6 +158,8 @@ class ExecutionState:
     # rerunnable.dev/cancel is "true": the run is to end (Cancelled); by whom, if stamped.
     cancel_requested: bool = False
     cancelled_by: str | None = None
+    # Made ahead of its slot (rerunnable.dev/armed): no run until its Job exists.
+    armed: bool = False
 
     @classmethod
     def from_body(cls, body: Body) -> "ExecutionState":
@@ -175,6 +178,7 @@ class ExecutionState:
             resource_version=int(meta.get("resourceVersion") or 0),
             cancel_requested=annotations.get(ANNOTATION_CANCEL) == "true",
             cancelled_by=by if isinstance(by, str) and by else None,
+            armed=annotations.get(ANNOTATION_ARMED) == "true",
         )
 
     @property

@@ -10,8 +10,16 @@ from datetime import datetime
 
 import pytest
 
-from rerunnable.api.v1alpha1 import ExecutionPhase, ExecutionProgress
-from rerunnable.core.execution_status import follow_job, interrupted, rejected
+from rerunnable.api.v1alpha1 import ExecutionPhase, ExecutionProgress, ExecutionStatus
+from rerunnable.core.execution_status import (
+    armed,
+    follow_job,
+    interrupted,
+    queued,
+    rejected,
+    status_patch,
+    with_job,
+)
 from rerunnable.core.state import ExecutionState, JobState
 from tests.unit.core.builders import NOW, at, execution, job
 
@@ -431,3 +439,18 @@ def test_rejected() -> None:
     assert status.completion_time == NOW
     (cond,) = status.conditions
     assert (cond.type, cond.reason) == ("Failed", "JobRejected")
+
+
+@pytest.mark.parametrize(
+    "waiting", [queued(), armed(at("10:18"))], ids=["queued", "armed ahead of its slot"]
+)
+def test_a_waiting_runs_reason_is_removed_once_its_job_exists(waiting: ExecutionStatus) -> None:
+    started = execution("r1", phase="Pending", reason=waiting.reason, message=waiting.message)
+    followed = follow_job(started, job("r1", no_status=True), now=NOW)
+    named = with_job(waiting, "r1")
+
+    for after in (followed, named):
+        patch = status_patch(waiting, after)
+        # A merge patch removes a field only when it says null.
+        assert (patch["reason"], patch["message"]) == (None, None)
+        assert patch["jobName"] == "r1"

@@ -10,7 +10,8 @@ tests build them: a failing example shows the builders' arguments.
 
 What a user relies on, whatever the world:
 
-- a schedule slot, a manual token, a retry attempt runs at most once;
+- a schedule slot, a manual token, a retry attempt runs at most once; no slot runs
+  before its time, and only the next slot is armed ahead (its Execution made early);
 - a run that ended stays as it ended (the planner may still note on its last attempt
   whether a retry follows: the Retrying condition and nextAttemptTime);
 - planning again at the same instant, once the shell applied the plan (`apply`, in
@@ -31,6 +32,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from rerunnable.api.names import (
+    ANNOTATION_ARMED,
     ANNOTATION_BACKFILL,
     ANNOTATION_BACKFILL_PARALLELISM,
     ANNOTATION_CANCEL,
@@ -141,6 +143,7 @@ class Case:
     rjob: Mapping[str, Any]
     runs: tuple[Run, ...]
     reports: bool
+    arm_ahead: timedelta = timedelta(0)
 
 
 @dataclass(frozen=True)
@@ -152,10 +155,16 @@ class World:
     jobs: Mapping[str, JobState]
     now: datetime
     reports: bool
+    arm_ahead: timedelta = timedelta(0)
 
     def plan(self) -> Plan:
         return plan(
-            self.rjob, list(self.executions.values()), self.jobs, self.now, reports=self.reports
+            self.rjob,
+            list(self.executions.values()),
+            self.jobs,
+            self.now,
+            reports=self.reports,
+            arm_ahead=self.arm_ahead,
         )
 
     def mine(self) -> dict[str, ExecutionState]:
@@ -176,6 +185,7 @@ def build(case: Case) -> World:
         jobs={j.name: j for j in jobs},
         now=case.now,
         reports=case.reports,
+        arm_ahead=case.arm_ahead,
     )
 
 
@@ -214,8 +224,10 @@ def runs(draw: st.DrawFn, now: datetime, retries: bool) -> list[Run]:
     slot: datetime | None = draw(st.one_of(st.none(), slots(now)))
     token = draw(st.sampled_from(TOKENS)) if slot is None else None
     if slot is not None:
+        trigger = draw(st.sampled_from(("Schedule", "Schedule", "Backfill", "Armed")))
+        if trigger == "Armed":  # made ahead of its slot, which may not have come yet
+            return [draw(armed_runs(now, slot))]
         first = scheduled_execution_name(RJOB, slot)
-        trigger = draw(st.sampled_from(("Schedule", "Schedule", "Backfill")))
     else:
         first = manual_execution_name(RJOB, token or "")
         trigger = "Manual"
@@ -240,6 +252,35 @@ def runs(draw: st.DrawFn, now: datetime, retries: bool) -> list[Run]:
         else:
             chain.append(draw(attempts(name, fields, second, retries)))
     return chain
+
+
+@st.composite
+def armed_runs(draw: st.DrawFn, now: datetime, past: datetime) -> Run:
+    """A run armed ahead of its slot (a past slot, or one up to 90 minutes away): still
+    waiting for it, or in any state since (its Job made at the slot)."""
+    second = floor(now, SECOND)
+    slot = past if draw(st.booleans()) else floor(now, MINUTE) + draw(st.integers(0, 90)) * MINUTE
+    name = scheduled_execution_name(RJOB, slot)
+    created = min(slot, second) - timedelta(seconds=draw(st.integers(0, 120)))
+    fields: dict[str, Any] = {
+        "trigger": "Schedule",
+        "created": created,
+        "scheduled_time": slot,
+        "template": True,
+    }
+    if slot > second or draw(st.booleans()):
+        phase = draw(st.sampled_from((None, "Pending")))
+        waiting: dict[str, Any] = {"phase": phase, "reason": "Scheduled" if phase else None}
+        waiting["generation"] = draw(st.sampled_from((1, 2)))
+        if draw(st.booleans()):
+            waiting["parameters"] = {"TARGET": draw(st.sampled_from(("a", "b")))}
+        run = Run(name, {**fields, **waiting}, None)
+    else:
+        run = draw(attempts(name, fields, second, retries=False))
+    annotations = {**run.execution.get("annotations", {}), ANNOTATION_ARMED: "true"}
+    if draw(st.integers(0, 5)) == 5:
+        annotations.update({ANNOTATION_CANCEL: "true", ANNOTATION_CANCELLED_BY: "alice"})
+    return replace(run, execution={**run.execution, "annotations": annotations})
 
 
 @st.composite
@@ -437,7 +478,8 @@ def cases(draw: st.DrawFn) -> Case:
         Run("backup-going", {"phase": "Running", "deleting": True}, {"active": 1}),
     ]
     others = [r for r in others if draw(st.integers(0, 3)) == 3]
-    return Case(now, fields, (*existing, *others), reports=draw(st.booleans()))
+    ahead = timedelta(seconds=draw(st.sampled_from((0, 0, 30, 60, 3600))))
+    return Case(now, fields, (*existing, *others), reports=draw(st.booleans()), arm_ahead=ahead)
 
 
 def backfilling(
@@ -490,8 +532,8 @@ def created_job(r: RerunnableJobState, e: ExecutionState) -> JobState:
 def apply(world: World, p: Plan) -> tuple[World, set[str]]:
     """The world once the shell applied `p` in its order; and the runs whose Job it created.
 
-    Runs first (statuses, interrupts, Job deletes, creates, starts), then the
-    bookkeeping (each started run names its Job, the history deletes, the status).
+    Runs first (statuses, interrupts, Job deletes, disarms, creates, starts), then the
+    bookkeeping (each started run names its Job, the history deletes, the status, arms).
     """
     executions = dict(world.executions)
     jobs = dict(world.jobs)
@@ -508,13 +550,19 @@ def apply(world: World, p: Plan) -> tuple[World, set[str]]:
         jobs.pop(interrupt.execution, None)
     for name in p.job_deletes:
         jobs.pop(name, None)
-    started: list[str] = []
-    for new in p.creates:
+    for name in p.disarms:
+        executions.pop(name, None)
+
+    def create(new: NewExecution) -> None:
         if new.name not in executions:  # else AlreadyExists: the shell reads the one there
             executions[new.name] = created_execution(new, world.now)
-        queued = new.queued_status(executions[new.name].status)
-        if queued is not None:
-            write(new.name, queued)
+        waiting = new.waiting_status(executions[new.name].status)
+        if waiting is not None:
+            write(new.name, waiting)
+
+    started: list[str] = []
+    for new in p.creates:
+        create(new)
         if new.starts_job(executions[new.name].status):
             started.append(new.name)
     started += [name for name in p.starts if name in executions]
@@ -525,6 +573,8 @@ def apply(world: World, p: Plan) -> tuple[World, set[str]]:
     for name in p.deletes:
         executions.pop(name, None)
         jobs.pop(name, None)  # the garbage collector follows the Execution's ownerReference
+    for new in p.arms:
+        create(new)
     written = RerunnableJobStatus.model_validate(to_wire(p.status))
     after = replace(
         world, rjob=replace(world.rjob, status=written), executions=executions, jobs=jobs
@@ -548,13 +598,24 @@ def repeated(keys: Iterable[object]) -> list[object]:
     return [k for k, n in Counter(k for k in keys if k is not None).items() if n > 1]
 
 
+def waits_armed(e: ExecutionState, jobs: Mapping[str, JobState]) -> bool:
+    """Whether `e` is armed ahead of its slot and no run yet: no Job, not queued, not ended."""
+    return (
+        e.armed
+        and e.name not in jobs
+        and not e.status.job_name
+        and e.status.phase not in TERMINAL_PHASES
+        and e.status.reason in (None, RunReason.SCHEDULED)
+    )
+
+
 @given(cases())
 @PROPERTY
 def test_no_slot_manual_token_or_retry_attempt_ever_runs_twice(case: Case) -> None:
     world = build(case)
     p = world.plan()
-    mine = world.mine()
-    every: list[ExecutionState | NewExecution] = [*mine.values(), *p.creates]
+    mine = {n: e for n, e in world.mine().items() if n not in p.disarms}
+    every: list[ExecutionState | NewExecution] = [*mine.values(), *p.creates, *p.arms]
 
     assert repeated(c.name for c in p.creates) == []
     assert [c.name for c in p.creates if c.name in mine] == []
@@ -569,19 +630,45 @@ def test_the_status_never_leaves_a_slot_that_ran_unhandled(case: Case) -> None:
     # A slot counts as handled once its Execution exists, whatever happened to the pass that
     # made it; found by the chaos suite (a run made, its status left to a later pass, then
     # the job suspended: lastScheduleTime stayed a slot behind while suspended).
+    # An Execution armed ahead of its slot is no run until its Job is made.
     world = build(case)
     p = world.plan()
-    every: list[ExecutionState | NewExecution] = [*world.mine().values(), *p.creates]
+    after, _ = apply(world, p)
     made = [
         e.spec.scheduled_time.astimezone(UTC)
-        for e in every
-        if e.spec.trigger == Trigger.SCHEDULE
+        for e in after.mine().values()
+        if not waits_armed(e, after.jobs)
+        and e.spec.trigger == Trigger.SCHEDULE
         and e.spec.scheduled_time is not None
         and e.spec.scheduled_time > world.rjob.created  # no pass makes a slot before the job
+        and e.spec.scheduled_time <= world.now  # an armed run cancelled before its slot
     ]
     if made:
         assert p.status.last_schedule_time is not None
         assert p.status.last_schedule_time >= max(made)
+
+
+@given(cases())
+@PROPERTY
+def test_no_run_starts_before_its_slot_and_only_the_next_slot_is_armed(case: Case) -> None:
+    world = build(case)
+    p = world.plan()
+    after, started = apply(world, p)
+    for name in started:
+        slot = after.executions[name].spec.scheduled_time
+        assert slot is None or slot <= world.now, name
+    armed = [e for e in after.mine().values() if waits_armed(e, after.jobs)]
+    # A slot that has come is decided by the pass (started, queued, skipped or missed): none
+    # waits armed after it; one at most waits for a slot to come.
+    assert [e.name for e in armed if (e.spec.scheduled_time or world.now) <= world.now] == []
+    assert len(armed) <= 1
+    last = p.status.last_schedule_time
+    assert last is None or last <= world.now
+    for new in p.arms:
+        assert new.scheduled_time is not None
+        assert new.scheduled_time > world.now
+        assert new.scheduled_time - world.now <= case.arm_ahead
+        assert p.status.next_schedule_time == new.scheduled_time
 
 
 def outcome(status: ExecutionStatus) -> ExecutionStatus:
@@ -616,6 +703,8 @@ def second_pass_does_nothing_more(world: World, first: Plan) -> None:
     second = after.plan()
 
     assert second.creates == ()
+    assert second.disarms == ()
+    assert second.arms == ()
     assert second.starts == ()
     assert second.interrupts == ()
     assert second.job_deletes == ()

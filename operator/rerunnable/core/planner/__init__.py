@@ -13,7 +13,9 @@
    started a run count against spec.maxRuns (`due.settle`);
 7. start the slots of a backfill, oldest first, as the policy allows (`backfilling`);
 8. prune finished runs beyond the history limits (`history`);
-9. rebuild the status, and say when to look again (`status`).
+9. arm the next slot: make its Execution ahead, so that its slot writes only its Job
+   (`arming`);
+10. rebuild the status, and say when to look again (`status`).
 
 Nothing here reads the clock or talks to the API server. `now` is taken in whole
 seconds, as the API server keeps times: what the plan records (a completion time, a
@@ -30,6 +32,7 @@ from datetime import datetime, timedelta
 from rerunnable.api.reasons import RunReason
 from rerunnable.api.v1alpha1 import TERMINAL_PHASES, ExecutionPhase
 from rerunnable.core.planner import (
+    arming,
     backfilling,
     concurrency,
     due,
@@ -48,8 +51,12 @@ from rerunnable.core.reports import initial_steps
 from rerunnable.core.schedule import InvalidSpecError
 from rerunnable.core.state import ExecutionState, JobState, RerunnableJobState
 
+# Runs are made at their slot, Execution and Job together (the planner's default).
+NO_ARMING = timedelta(0)
+
 __all__ = [
     "MAX_MISSED_RUNS",
+    "NO_ARMING",
     "RECENT_EXECUTIONS",
     "SKIP_GRACE",
     "Event",
@@ -67,10 +74,13 @@ def plan(
     now: datetime,
     *,
     reports: bool = False,
+    arm_ahead: timedelta = NO_ARMING,
 ) -> Plan:
     """Decide everything one pass over `rjob` does. See the module docstring.
 
-    `reports`: whether this operator serves the report endpoint (spec.reporting needs it).
+    `reports`: whether this operator serves the report endpoint (spec.reporting needs it);
+    `arm_ahead`: how long before its slot a scheduled run's Execution is made (zero: at
+    the slot, with its Job).
     """
     # Whole seconds, as every time the planner reads (and the times it writes, read back).
     now = now.replace(microsecond=0)
@@ -125,7 +135,10 @@ def plan(
     # 8. History limits.
     deletes = history.prune(p, rjob.spec) if rjob.spec is not None else []
 
-    # 9. Status.
+    # 9. Arm the next slot.
+    next_arm = arming.arm(p, found, arm_ahead, valid=schedule is not None)
+
+    # 10. Status.
     new_status = status.build_status(
         p, found, stops, filled, schedule=schedule, invalid=invalid, deleted=set(deletes)
     )
@@ -133,13 +146,18 @@ def plan(
         execution_updates=p.updates,
         interrupts=tuple(p.interrupts),
         job_deletes=tuple(reaped),
+        disarms=tuple(p.disarms),
         creates=tuple(p.creates),
         starts=tuple(p.starts),
         deletes=tuple(deletes),
+        arms=tuple(p.arms),
         status=new_status,
         events=tuple(p.events),
         wake_at=_whole_second(
-            min((t for t in (found.wake_at, next_stall, next_retry) if t is not None), default=None)
+            min(
+                (t for t in (found.wake_at, next_stall, next_retry, next_arm) if t is not None),
+                default=None,
+            )
         ),
         finished=_finished(mine, p),
         stalled=sum(1 for i in p.interrupts if i.status.reason == RunReason.STALLED),

@@ -7,12 +7,14 @@ from datetime import datetime
 
 from rerunnable.api.reasons import EventReason, RetryingReason, RunReason
 from rerunnable.api.v1alpha1 import ConcurrencyPolicy, Trigger, rfc3339
-from rerunnable.core.naming import manual_execution_name, scheduled_execution_name
+from rerunnable.core import execution_status
+from rerunnable.core.naming import manual_execution_name
 from rerunnable.core.parameters import ParameterError, resolve
 from rerunnable.core.planner.due import Due
 from rerunnable.core.planner.model import Event
-from rerunnable.core.planner.runs import new_execution
+from rerunnable.core.planner.runs import new_execution, same_run, scheduled_run
 from rerunnable.core.planner.working import Pass
+from rerunnable.core.reports import initial_steps
 
 __all__ = ["admit", "start_waiting"]
 
@@ -49,15 +51,17 @@ class _Candidate:
 
 def admit(p: Pass, policy: ConcurrencyPolicy, due: Due) -> None:
     """Step 5: turn what is due into new Executions, as the policy allows; record what is
-    skipped."""
+    skipped. A slot armed ahead (`arming`) is decided now, as if it had no Execution: its
+    Job is made, it is queued, or it is skipped and its Execution goes."""
     rjob = p.rjob
     declared = rjob.spec.parameters if rjob.spec is not None else None
-    # Scheduled and backfilled runs take the defaults (validation made sure there are some).
-    defaults = resolve(declared, {}) if due.slots else None
-    candidates = [
-        _Candidate(scheduled_execution_name(rjob.name, t), trigger, slot=t, parameters=defaults)
-        for t, trigger in due.slots
-    ]
+    armed = set(p.armed())
+    candidates = []
+    for t, trigger in due.slots:
+        run = scheduled_run(rjob, t, trigger)
+        if run.name in armed and not same_run(p.executions[run.name].spec, run.spec):
+            p.disarm(run.name)  # armed before an edit: made again, as the job is now
+        candidates.append(_Candidate(run.name, trigger, slot=t, parameters=run.spec.parameters))
     refused: tuple[_Candidate, str] | None = None
     if due.token is not None:
         name = manual_execution_name(rjob.name, due.token)
@@ -69,8 +73,9 @@ def admit(p: Pass, policy: ConcurrencyPolicy, due: Due) -> None:
                 refused = (manual, f"invalid parameters: {e.message}")
         else:
             candidates.append(dataclasses.replace(manual, parameters=values))
-    # A name that exists already was handled by an earlier pass.
-    candidates = [c for c in candidates if c.name not in p.executions]
+    # A name that exists already was handled by an earlier pass, unless it is armed.
+    armed = set(p.armed())
+    candidates = [c for c in candidates if c.name not in p.executions or c.name in armed]
 
     if policy == ConcurrencyPolicy.REPLACE and len(candidates) > 1:
         for c in candidates[:-1]:
@@ -109,25 +114,36 @@ def _describe(c: _Candidate) -> str:
 
 
 def _skip(p: Pass, c: _Candidate, reason: str, why: str) -> None:
+    if c.name in p.armed():
+        p.disarm(c.name)
     p.skip(c.trigger, c.slot, c.token, reason, f"{_describe(c)} skipped: {why}")
 
 
 def _create(p: Pass, candidate: _Candidate, *, queued: bool = False) -> None:
-    c = new_execution(
-        p.rjob,
-        candidate.name,
-        candidate.trigger,
-        slot=candidate.slot,
-        token=candidate.token,
-        requested_by=candidate.requested_by,
-        parameters=candidate.parameters,
-        queued=queued,
-    )
-    p.add(c)
+    name = candidate.name
+    if name not in p.armed():
+        p.add(
+            new_execution(
+                p.rjob,
+                name,
+                candidate.trigger,
+                slot=candidate.slot,
+                token=candidate.token,
+                requested_by=candidate.requested_by,
+                parameters=candidate.parameters,
+                queued=queued,
+            )
+        )
+    elif queued:
+        # An armed run whose slot has come queues as it is (it has its template's copy).
+        steps = initial_steps(p.rjob.spec.steps if p.rjob.spec else None)
+        p.amend(name, execution_status.queued(steps))
+    else:
+        p.start_armed(name)
     reason, verb = (
-        (EventReason.RUN_QUEUED, "Queued") if c.queued else (EventReason.RUN_STARTED, "Started")
+        (EventReason.RUN_QUEUED, "Queued") if queued else (EventReason.RUN_STARTED, "Started")
     )
-    p.events.append(Event("Normal", reason, f"{verb} Execution {c.name}: {_describe(candidate)}"))
+    p.events.append(Event("Normal", reason, f"{verb} Execution {name}: {_describe(candidate)}"))
 
 
 def _replace(p: Pass, name: str, by: str) -> None:

@@ -13,7 +13,7 @@ from rerunnable.api.v1alpha1 import (
     StepStatus,
     Trigger,
 )
-from rerunnable.core.execution_status import queued
+from rerunnable.core import execution_status
 
 __all__ = ["Event", "Interrupt", "NewExecution", "Plan"]
 
@@ -27,10 +27,10 @@ class Event:
 
 @dataclass(frozen=True)
 class NewExecution:
-    """An Execution to create (`manifest`); unless `queued`, its Job too, at once.
+    """An Execution to create (`manifest`); unless `queued` or `armed`, its Job too, at once.
 
-    A queued run gets `queued_status` once it exists, unless it has one already
-    (another pass, or replica, may have seen it start).
+    A queued run, or one armed ahead of its slot, gets `waiting_status` once it exists,
+    unless it has one already (another pass, or replica, may have seen it start).
     """
 
     name: str
@@ -40,19 +40,25 @@ class NewExecution:
     spec: ExecutionSpec
     manifest: Mapping[str, Any]
     queued: bool = False
+    armed: bool = False  # made ahead of its slot: its Job is made at the slot (`arming`)
     requested_by: str | None = None
     steps: tuple[StepStatus, ...] = ()  # the job's declared steps, Pending
 
-    def queued_status(self, current: ExecutionStatus) -> ExecutionStatus | None:
-        """The status to write on a queued run that exists as `current`; None: leave it."""
-        if not self.queued or current.reason is not None or current.job_name:
+    def waiting_status(self, current: ExecutionStatus) -> ExecutionStatus | None:
+        """The status to write on a queued or armed run that exists as `current`; None: leave
+        it."""
+        if current.reason is not None or current.job_name:
             return None
-        return queued(self.steps)
+        if self.queued:
+            return execution_status.queued(self.steps)
+        if self.armed and self.scheduled_time is not None:
+            return execution_status.armed(self.scheduled_time, self.steps)
+        return None
 
     def starts_job(self, current: ExecutionStatus) -> bool:
         """Whether its Job is created now, given the Execution as it exists (`current`): not if
-        it is queued, nor if another pass saw it end already."""
-        return not self.queued and current.phase == ExecutionPhase.PENDING
+        it is queued or armed, nor if another pass saw it end already."""
+        return not (self.queued or self.armed) and current.phase == ExecutionPhase.PENDING
 
 
 @dataclass(frozen=True)
@@ -69,17 +75,20 @@ class Plan:
 
     Runs first: `execution_updates` (Executions follow their Jobs), `interrupts`,
     `job_deletes` (Jobs of runs that ended Interrupted earlier and still have one),
-    `creates` (each Execution, then its Job), `starts` (Jobs of waiting runs).
-    Bookkeeping second: each started run's `jobName`, `deletes` (history
-    limits), the RerunnableJob's `status`; then the `events`.
+    `disarms` (armed runs that will not run as they are), `creates` (each Execution,
+    then its Job), `starts` (Jobs of waiting and armed runs). Bookkeeping second: each
+    started run's `jobName`, `deletes` (history limits), the RerunnableJob's `status`,
+    `arms` (the next slot's Execution, made ahead); then the `events`.
     """
 
     execution_updates: Mapping[str, ExecutionStatus] = field(default_factory=dict)
     interrupts: tuple[Interrupt, ...] = ()
     job_deletes: tuple[str, ...] = ()
+    disarms: tuple[str, ...] = ()
     creates: tuple[NewExecution, ...] = ()
     starts: tuple[str, ...] = ()
     deletes: tuple[str, ...] = ()
+    arms: tuple[NewExecution, ...] = ()
     status: RerunnableJobStatus = field(default_factory=RerunnableJobStatus)
     events: tuple[Event, ...] = ()
     wake_at: datetime | None = None

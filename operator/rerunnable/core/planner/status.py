@@ -47,12 +47,15 @@ def build_status(
 ) -> RerunnableJobStatus:
     """The new status; a Warning Event when Ready turns False."""
     previous = p.rjob.status
-    by_age = sorted(p.executions, key=lambda n: p.executions[n].created)
+    armed = set(p.armed())  # no runs yet
+    by_age = sorted(
+        (n for n in p.executions if n not in armed), key=lambda n: p.executions[n].created
+    )
     running = set(p.active())
     active = [n for n in by_age if n in running]
     results = _results(p)
     last_run = max(
-        [t for t in [previous.last_run_time, *(p.executions[n].created for n in by_age)] if t],
+        [t for t in [previous.last_run_time, *(_made_at(p, n) for n in by_age)] if t],
         default=None,
     )
     recent = [
@@ -112,6 +115,14 @@ def build_status(
         backfill=filled.status,
         recent_executions=recent,
     )
+
+
+def _made_at(p: Pass, name: str) -> datetime:
+    """When the run `name` was made: its Execution's creation, or its slot if it was armed
+    ahead of it (its Job was made at the slot, or later)."""
+    e = p.executions[name]
+    slot = e.spec.scheduled_time
+    return max(e.created, slot) if e.armed and slot is not None else e.created
 
 
 @dataclass(frozen=True)

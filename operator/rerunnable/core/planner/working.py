@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from rerunnable.api.reasons import ConditionType, EventReason
+from rerunnable.api.reasons import ConditionType, EventReason, RunReason
 from rerunnable.api.v1alpha1 import (
     TERMINAL_PHASES,
     Condition,
@@ -35,8 +35,10 @@ class Pass:
     events: list[Event] = field(default_factory=list)
     updates: dict[str, ExecutionStatus] = field(default_factory=dict)
     interrupts: list[Interrupt] = field(default_factory=list)
+    disarms: list[str] = field(default_factory=list)
     creates: list[NewExecution] = field(default_factory=list)
     starts: list[str] = field(default_factory=list)
+    arms: list[NewExecution] = field(default_factory=list)
     skipped: SkippedRun | None = None
     # Ended attempts whose run goes on after a backoff: the run is still active.
     retry_waiting: set[str] = field(default_factory=set)
@@ -58,12 +60,37 @@ class Pass:
         )
 
     def active(self) -> list[str]:
-        """Runs not over: unfinished Executions, and ended attempts whose retry waits."""
+        """Runs not over: unfinished Executions, and ended attempts whose retry waits. An
+        armed Execution is no run yet."""
+        armed = set(self.armed())
         return [
             n
             for n, s in self.statuses.items()
-            if s.phase not in TERMINAL_PHASES or n in self.retry_waiting
+            if (s.phase not in TERMINAL_PHASES or n in self.retry_waiting) and n not in armed
         ]
+
+    def armed(self) -> list[str]:
+        """Executions made ahead of their slot (`arming`) that are no run yet: no Job, not
+        queued by the policy at the slot, not ended (a cancel ends one)."""
+        return [
+            n
+            for n, e in self.executions.items()
+            if e.armed
+            and not self.has_job[n]
+            and self.statuses[n].phase not in TERMINAL_PHASES
+            and self.statuses[n].reason in (None, RunReason.SCHEDULED)
+        ]
+
+    def disarm(self, name: str) -> None:
+        """Delete the armed Execution `name` in this pass: its slot does not run as it is."""
+        self.disarms.append(name)
+        for table in (self.statuses, self.has_job, self.executions):
+            del table[name]
+
+    def start_armed(self, name: str) -> None:
+        """Create the Job of the armed Execution `name`: its slot has come and may run."""
+        self.starts.append(name)
+        self.has_job[name] = True
 
     def running(self) -> list[str]:
         return [n for n in self.active() if self.has_job[n]]
@@ -84,12 +111,17 @@ class Pass:
         return chains
 
     def latest_scheduled_slot(self) -> datetime | None:
-        """The latest slot a scheduled run exists for (trigger Schedule), or None."""
+        """The latest slot up to now a scheduled run exists for (trigger Schedule), or None.
+        An armed Execution is no run: its slot is handled once the policy decided at it."""
+        armed = set(self.armed())
         return max(
             (
                 e.spec.scheduled_time
-                for e in self.executions.values()
-                if e.spec.trigger == Trigger.SCHEDULE and e.spec.scheduled_time is not None
+                for n, e in self.executions.items()
+                if e.spec.trigger == Trigger.SCHEDULE
+                and e.spec.scheduled_time is not None
+                and e.spec.scheduled_time <= self.now
+                and n not in armed
             ),
             default=None,
         )
