@@ -32,6 +32,7 @@ class Fleet:
         *,
         replicas: int,
         leader_elect: bool,
+        arm_ahead: int = 0,
     ) -> None:
         self._client = client
         self._namespace = namespace
@@ -50,6 +51,8 @@ class Fleet:
             )
             if not leader_elect:
                 p.extra_args.append("--no-leader-elect")
+            if arm_ahead:
+                p.extra_args += ["--arm-ahead-seconds", str(arm_ahead)]
             p.extra_args += ["--report-port", str(ports[i]), "--report-url", self.report_url]
             p.extra_args += ["--report-cert-dir", str(certs.dir), "--report-addr", "127.0.0.1"]
             self.replicas.append(p)

@@ -17,6 +17,8 @@ from typing import Any
 
 from rerunnable.api.names import LABEL_EXECUTION
 from rerunnable.api.reasons import EventReason
+from rerunnable.core import execution_status
+from rerunnable.core.state import ExecutionState
 
 __all__ = [
     "ACTIVE",
@@ -30,6 +32,7 @@ __all__ = [
     "token_went_back",
     "transition",
     "unaccounted_tokens",
+    "waits_armed",
 ]
 
 Obj = Mapping[str, Any]
@@ -146,10 +149,17 @@ def token_went_back(name: str, history: Sequence[str | None]) -> list[str]:
 
 def every_execution(executions: Iterable[Obj], ever_seen: Iterable[Obj]) -> dict[str, Obj]:
     """Every Execution by name: the ones seen during the run (some pruned since by the
-    history limits, which still count as runs), overridden by the ones left at the end."""
-    every = {e["metadata"]["name"]: e for e in ever_seen}
+    history limits, which still count as runs), overridden by the ones left at the end.
+    One armed ahead of its slot and gone before it got its Job was no run (its slot was
+    skipped, or will not come): it counts for nothing."""
+    every = {e["metadata"]["name"]: e for e in ever_seen if not waits_armed(e)}
     every.update({e["metadata"]["name"]: e for e in executions})
     return every
+
+
+def waits_armed(e: Obj) -> bool:
+    """Whether `e` was made ahead of its slot and is no run yet (the operator's rule)."""
+    return execution_status.waits_armed(ExecutionState.from_body(e), has_job=False)
 
 
 def check(

@@ -53,6 +53,7 @@ class Settings:
     hostile_cases: int = 0  # 0: the whole corpus
     soak_seconds: float = 3600
     seed: int = 0
+    arm_ahead_seconds: int = 0  # the operator's --arm-ahead-seconds (0: runs made at the slot)
 
 
 # --- faults -------------------------------------------------------------------------------
@@ -476,6 +477,7 @@ def run(
         replicas=scenario.replicas,
         leader_elect=scenario.leader_elect,
         history=scenario.history,
+        arm_ahead=settings.arm_ahead_seconds,
     )
     try:
         trial.begin()

@@ -28,6 +28,7 @@ from chaos.fleet import Fleet
 from chaos.invariants import ACTIVE, Expected, Findings
 from chaos.recorder import Recorder, plain
 from chaos.reporter import Reporter
+from rerunnable.api.names import ANNOTATION_ARMED
 
 __all__ = ["Result", "Trial", "percentiles"]
 
@@ -86,6 +87,7 @@ class Trial:
         token_interval: float = 1.0,
         backfill: bool = True,
         history: int = workload.ALL_RUNS,
+        arm_ahead: int = 0,
     ) -> None:
         self.cluster = cluster
         self.client = client
@@ -109,6 +111,7 @@ class Trial:
             self._log_dir,
             replicas=replicas,
             leader_elect=leader_elect,
+            arm_ahead=arm_ahead,
         )
         self.specs: list[workload.JobSpec] = []
         self.runner: workload.Runner | None = None
@@ -188,6 +191,7 @@ class Trial:
             (created - slot).total_seconds()
             for e in every.values()
             if e["spec"].get("trigger") == "Schedule"
+            and not (e["metadata"].get("annotations") or {}).get(ANNOTATION_ARMED)  # made early
             and (slot := invariants.parse_time(e["spec"].get("scheduledTime"))) is not None
             and (created := invariants.parse_time(e["metadata"].get("creationTimestamp")))
         ]

@@ -148,3 +148,23 @@ def _helm_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("HELM_DATA_HOME", "data"),
     ):
         monkeypatch.setenv(var, str(tmp_path / sub))
+
+
+def container_args(docs: list[dict[str, Any]]) -> list[str]:
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    args: list[str] = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    return args
+
+
+def test_runs_are_armed_ahead_only_when_asked_and_within_an_hour(
+    cluster: Cluster, namespace: str
+) -> None:
+    assert not [a for a in container_args(render(cluster, namespace)) if "arm-ahead" in a]
+    armed = container_args(render(cluster, namespace, "--set", "armAheadSeconds=30"))
+    assert "--arm-ahead-seconds=30" in armed
+    for bad in ("-1", "3601"):
+        refused = helm(
+            cluster, "template", "rr", str(CHART), "--set", f"armAheadSeconds={bad}", check=False
+        )
+        assert refused.returncode != 0
+        assert "armAheadSeconds" in refused.stderr

@@ -142,6 +142,22 @@ def test_a_slot_is_accounted_for_by_a_skip_naming_it_or_a_missed_span_covering_i
     assert found.lost == ["a: slot 2026-12-02T10:05:00+00:00 neither ran nor was reported missed"]
 
 
+def test_a_slot_armed_ahead_and_deleted_before_it_ran_is_no_run() -> None:
+    e = Expected()
+    e.windows["a"] = Window(at(0), at(2), (at(1), at(2)))
+    armed = execution("a-1", "Pending", trigger="Schedule", slot=at(1), templateGeneration=1)
+    armed["metadata"].update(
+        annotations={"rerunnable.dev/armed": "true"}, creationTimestamp=z(at(0))
+    )
+    armed["status"]["reason"] = "Scheduled"
+    ran = execution("a-2", trigger="Schedule", slot=at(2), templateGeneration=1)
+    ran["metadata"].update(annotations={"rerunnable.dev/armed": "true"}, creationTimestamp=z(at(1)))
+    ran["status"]["jobName"] = "a-2"
+    # Both were seen during the run and pruned (or deleted) since.
+    found = check([rjob()], [], [], [], e, ever_seen=[armed, ran])
+    assert found.lost == ["a: slot 2026-12-02T10:01:00+00:00 neither ran nor was reported missed"]
+
+
 def test_an_uncertain_token_must_run_only_when_it_landed_on_the_object() -> None:
     e = Expected()
     e.uncertain["a"] |= {"t1", "t2"}

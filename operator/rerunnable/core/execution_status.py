@@ -32,6 +32,7 @@ __all__ = [
     "queued",
     "rejected",
     "status_patch",
+    "waits_armed",
     "with_job",
 ]
 
@@ -77,6 +78,20 @@ def armed(slot: datetime, steps: Sequence[StepStatus] = ()) -> ExecutionStatus:
         reason=RunReason.SCHEDULED,
         message=f"waits for its scheduled time, {rfc3339(slot)}",
         steps=list(steps),
+    )
+
+
+def waits_armed(execution: ExecutionState, *, has_job: bool) -> bool:
+    """Whether `execution` was armed ahead of its slot and is no run yet: it has no Job
+    (`has_job`: whether one exists, or its status names one), the policy at its slot has
+    not queued it, and it has not ended (a cancel ends one)."""
+    status = execution.status
+    return (
+        execution.armed
+        and not has_job
+        and not status.job_name
+        and status.phase not in TERMINAL_PHASES
+        and status.reason in (None, RunReason.SCHEDULED)
     )
 
 

@@ -1,9 +1,9 @@
 """The working state of one planning pass, shared by its steps."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from rerunnable.api.reasons import ConditionType, EventReason, RunReason
+from rerunnable.api.reasons import ConditionType, EventReason
 from rerunnable.api.v1alpha1 import (
     TERMINAL_PHASES,
     Condition,
@@ -11,7 +11,7 @@ from rerunnable.api.v1alpha1 import (
     SkippedRun,
     Trigger,
 )
-from rerunnable.core.execution_status import cancelled, interrupted
+from rerunnable.core.execution_status import cancelled, interrupted, waits_armed
 from rerunnable.core.planner.model import Event, Interrupt, NewExecution
 from rerunnable.core.state import ExecutionState, RerunnableJobState
 
@@ -75,10 +75,7 @@ class Pass:
         return [
             n
             for n, e in self.executions.items()
-            if e.armed
-            and not self.has_job[n]
-            and self.statuses[n].phase not in TERMINAL_PHASES
-            and self.statuses[n].reason in (None, RunReason.SCHEDULED)
+            if waits_armed(replace(e, status=self.statuses[n]), has_job=self.has_job[n])
         ]
 
     def disarm(self, name: str) -> None:
