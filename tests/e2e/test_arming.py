@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from lightkube import Client
 
+from tests.e2e.cluster import Cluster
 from tests.e2e.operator import OperatorProcess
 from tests.e2e.rjobs import (
     create_rjob,
@@ -22,6 +23,7 @@ from tests.e2e.rjobs import (
     wait_phase,
 )
 from tests.e2e.test_leader import holder
+from tests.e2e.test_plugin import rerun
 from tests.e2e.waiting import wait_until
 
 ARMED = "rerunnable.dev/armed"
@@ -67,7 +69,7 @@ def same_slot(kube: Client, namespace: str, slot: datetime) -> list[str]:
 
 
 def test_an_armed_run_waits_for_its_slot_takes_an_edit_and_runs_once(
-    kube: Client, namespace: str, arming: OperatorProcess
+    cluster: Cluster, kube: Client, namespace: str, arming: OperatorProcess
 ) -> None:
     arming.start()
     create_rjob(kube, namespace, "tick", schedule="* * * * *", duration="1s")
@@ -88,6 +90,12 @@ def test_an_armed_run_waits_for_its_slot_takes_an_edit_and_runs_once(
     )
     assert rjob_status.get("activeCount", 0) == 0  # an armed run is no run yet
     assert name not in rjob_status.get("active", [])
+
+    # kubectl rerun next names it.
+    upcoming = rerun(cluster, namespace, "next", "tick", "-c", "1")
+    assert upcoming.returncode == 0, upcoming.stderr
+    assert upcoming.stdout.splitlines()[1].split()[-1] == "ARMED"
+    assert upcoming.stdout.splitlines()[2].split()[-1] == name
 
     # An edit before the slot: the run is made again, as the job is now.
     patch_spec(kube, namespace, "tick", {"jobTemplate": {"metadata": {"labels": {"edition": "2"}}}})

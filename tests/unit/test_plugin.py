@@ -548,6 +548,40 @@ def test_next_text_and_json() -> None:
     }
 
 
+def armed_execution(name: str, slot: str, **status: str) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": name,
+            "creationTimestamp": "2026-11-22T07:59:00Z",
+            "annotations": {"rerunnable.dev/armed": "true"},
+        },
+        "spec": {
+            "rerunnableJob": "job",
+            "trigger": "Schedule",
+            "scheduledTime": slot,
+            "templateGeneration": 1,
+        },
+        "status": {"phase": "Pending", "reason": "Scheduled", **status},
+    }
+
+
+def test_next_names_the_run_armed_for_a_time() -> None:
+    spec = {"schedule": "0 9 * * *", "timeZone": "Europe/Berlin"}
+    executions = [
+        armed_execution("job-29923680", "2026-11-23T08:00:00Z"),
+        # Armed once, but its slot came: it has its Job, it is a run.
+        armed_execution("job-29922240", "2026-11-22T08:00:00Z", jobName="job-29922240"),
+    ]
+    up = upcoming_runs(rjob(spec), count=2, now=NOW, executions=executions)
+    assert upcoming_text(up, now=NOW) == (
+        "rerunnablejob/job: 0 9 * * * (Europe/Berlin)\n"
+        "TIME (Europe/Berlin)          UTC                    IN    ARMED\n"
+        "Mon 2026-11-23 09:00 +01:00   2026-11-23T08:00:00Z   24h   job-29923680\n"
+        "Tue 2026-11-24 09:00 +01:00   2026-11-24T08:00:00Z   2d\n"
+    )
+    assert [t.get("armedExecution") for t in upcoming_json(up)["times"]] == ["job-29923680", None]
+
+
 def test_next_says_which_rule_stops_the_schedule() -> None:
     rjob = {
         "metadata": {"name": "nightly", "namespace": "ops"},

@@ -439,7 +439,7 @@ def next_command(
             e.message += " (-n is the namespace; the number of runs is -c/--count)"
         raise
     now = console.now()
-    upcoming = upcoming_runs(rjob, count=count, now=now)
+    upcoming = upcoming_runs(rjob, count=count, now=now, executions=cluster.executions_of(name))
     if output:
         console.out.write(dump(upcoming_json(upcoming), output))
     else:

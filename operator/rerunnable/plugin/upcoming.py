@@ -7,7 +7,7 @@ a suspension (`suspend: true`: no scheduled runs at all; `suspendUntil` in the
 future: the first run is the first slot at or after it).
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +16,9 @@ from pydantic import ValidationError
 
 from rerunnable.api.reasons import ConditionType, SuspendedReason
 from rerunnable.api.v1alpha1 import RerunnableJobSpec, RerunnableJobStatus, rfc3339
+from rerunnable.core.execution_status import waits_armed
 from rerunnable.core.schedule import InvalidSpecError, upcoming_times, validate_schedule
+from rerunnable.core.state import ExecutionState
 from rerunnable.plugin.errors import PluginError
 from rerunnable.plugin.output import human_age, read_status, render_table
 
@@ -35,6 +37,8 @@ class Upcoming:
     # Why a rule stops the schedule (suspendAfterFailures, endTime, maxRuns), as the
     # operator's Suspended condition says, or None.
     stopped: str | None = None
+    # The Executions armed ahead of these times (`--arm-ahead-seconds`), by time (UTC).
+    armed: Mapping[datetime, str] | None = None
 
 
 _STOPS = frozenset(
@@ -46,8 +50,15 @@ _STOPS = frozenset(
 )
 
 
-def upcoming_runs(rjob: Mapping[str, Any], *, count: int, now: datetime) -> Upcoming:
-    """The next `count` scheduled runs of the RerunnableJob object `rjob` after `now`.
+def upcoming_runs(
+    rjob: Mapping[str, Any],
+    *,
+    count: int,
+    now: datetime,
+    executions: Iterable[Mapping[str, Any]] = (),
+) -> Upcoming:
+    """The next `count` scheduled runs of the RerunnableJob object `rjob` after `now`, with
+    the Executions armed for them among its `executions`.
 
     Raises PluginError with the operator's own message for an invalid spec.
     """
@@ -85,7 +96,18 @@ def upcoming_runs(rjob: Mapping[str, Any], *, count: int, now: datetime) -> Upco
         suspend_until=suspend_until,
         times=tuple(times),
         stopped=stopped,
+        armed=_armed(executions) or None,
     )
+
+
+def _armed(executions: Iterable[Mapping[str, Any]]) -> dict[datetime, str]:
+    """The Executions that wait armed for their slot, by slot."""
+    armed = {}
+    for body in executions:
+        e = ExecutionState.from_body(body)
+        if e.spec.scheduled_time is not None and waits_armed(e, has_job=False):
+            armed[e.spec.scheduled_time] = e.name
+    return armed
 
 
 def format_local(moment: datetime) -> str:
@@ -114,7 +136,12 @@ def upcoming_text(up: Upcoming, *, now: datetime) -> str:
             f" (in {human_age(up.suspend_until - now)}); the next runs after that:"
         )
     rows = [[format_local(t), rfc3339(t), human_age(t - now)] for t in up.times]
-    return f"{heading}\n" + render_table([f"TIME ({up.time_zone})", "UTC", "IN"], rows)
+    headers = [f"TIME ({up.time_zone})", "UTC", "IN"]
+    if up.armed:  # its Execution exists already, Pending (reason Scheduled)
+        headers.append("ARMED")
+        for row, t in zip(rows, up.times, strict=True):
+            row.append(up.armed.get(t, ""))
+    return f"{heading}\n" + render_table(headers, rows)
 
 
 def upcoming_json(up: Upcoming) -> dict[str, Any]:
@@ -126,6 +153,13 @@ def upcoming_json(up: Upcoming) -> dict[str, Any]:
         "timeZone": up.time_zone,
         "suspend": up.suspended,
         "suspendUntil": rfc3339(up.suspend_until) if up.suspend_until else None,
-        "times": [{"time": t.isoformat(), "utc": rfc3339(t)} for t in up.times],
+        "times": [_time_json(t, up.armed or {}) for t in up.times],
         "stopped": up.stopped,
     }
+
+
+def _time_json(t: datetime, armed: Mapping[datetime, str]) -> dict[str, str]:
+    found = {"time": t.isoformat(), "utc": rfc3339(t)}
+    if t in armed:
+        found["armedExecution"] = armed[t]
+    return found
