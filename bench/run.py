@@ -102,6 +102,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_false",
         help="let the Jobs make (simulated) pods; default: suspend: true, no pods",
     )
+    p.add_argument(
+        "--arm-ahead-seconds",
+        type=int,
+        default=30,
+        help="the operator's --arm-ahead-seconds (default 30; 0: runs made at their slot)",
+    )
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     p.add_argument("--keep-cluster", action="store_true", help="leave the bench cluster running")
     args = p.parse_args(argv)
@@ -144,6 +150,7 @@ async def _phase(
     operator = OperatorUnderTest(
         cluster.kubeconfig, cluster.state / "logs" / f"operator-{label}.log"
     )
+    operator.extra_args = _arming(args)
     async with Api(
         cluster.kubeconfig, concurrency=max(args.concurrency, args.burst_concurrency)
     ) as api:
@@ -203,6 +210,7 @@ async def _reports(
     make_certs(folder)
     port, metrics_port = free_port(), free_port()
     operator.extra_args = [
+        *_arming(args),
         "--report-port",
         str(port),
         "--report-url",
@@ -227,6 +235,10 @@ async def _reports(
         f"http://127.0.0.1:{metrics_port}/metrics",
         (folder / "ca.crt").read_text(),
     )
+
+
+def _arming(args: argparse.Namespace) -> list[str]:
+    return ["--arm-ahead-seconds", str(args.arm_ahead_seconds)]
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
