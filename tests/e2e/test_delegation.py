@@ -724,6 +724,11 @@ def test_only_the_operator_writes_executions(delegation: Delegation, kube: Clien
     labelled = denied(delegation.kubectl(ADMIN, "label", f"rjex/{name}", "reviewed=yes"))
     assert f"{ONLY_CANCEL}, to cancel its run (kubectl rerun cancel {name})" in labelled
     assert "this request also changes labels" in labelled
+    # Nor may anyone mark a run armed (a run waiting for its slot, which no policy counts).
+    armed = denied(
+        delegation.kubectl(ADMIN, "annotate", f"rjex/{name}", "rerunnable.dev/armed=true")
+    )
+    assert "this request also changes annotation rerunnable.dev/armed" in armed
 
 
 def test_the_garbage_collector_may_drop_an_owner_reference(

@@ -724,7 +724,9 @@ class ExecutionStatus(_Model):
 
     phase: ExecutionPhase = Field(default=ExecutionPhase.PENDING, description="Phase of the run.")
     reason: str | None = Field(
-        default=None, description="Why the run ended as it did, e.g. BackoffLimitExceeded."
+        default=None,
+        description="Why the run waits (Queued; Scheduled: armed ahead of its slot) or ended "
+        "as it did (e.g. BackoffLimitExceeded).",
     )
     message: str | None = Field(default=None, description="Details for people.")
     job_name: str | None = Field(default=None, description="Name of the Job, once created.")
