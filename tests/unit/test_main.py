@@ -31,3 +31,10 @@ def test_the_certificate_dir_must_hold_the_certificate_and_key(
     done = rerunnable("--webhook-port", "9443", "--webhook-cert-dir", str(tmp_path))
     assert done.returncode == 2
     assert f"--webhook-cert-dir {tmp_path}: no {missing} there" in done.stderr
+
+
+@pytest.mark.parametrize("seconds", ["-1", "3601"])
+def test_runs_are_armed_at_most_an_hour_ahead(seconds: str) -> None:
+    done = rerunnable("--arm-ahead-seconds", seconds)
+    assert done.returncode == 2
+    assert f"--arm-ahead-seconds {seconds}: must be 0 to 3600" in done.stderr
