@@ -199,8 +199,19 @@ class FakeKube:
         self._record("patch_execution_status", namespace, name, status)
         return self._patch_status(EXECUTION_KIND, namespace, name, status, resource_version)
 
-    async def delete_execution(self, namespace: str, name: str) -> None:
+    async def delete_execution(
+        self, namespace: str, name: str, *, resource_version: int | None = None
+    ) -> None:
         self._record("delete_execution", namespace, name)
+        stored = self.objects.get((EXECUTION_KIND, namespace, name))
+        if (
+            stored is not None
+            and resource_version is not None
+            and int(stored["metadata"]["resourceVersion"]) != resource_version
+        ):
+            raise ConflictError(
+                409, "Conflict", f'Precondition failed: Execution "{name}" has changed'
+            )
         self._delete(EXECUTION_KIND, namespace, name)
 
     async def create_job(self, namespace: str, body: Body) -> Body:

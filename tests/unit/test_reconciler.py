@@ -422,6 +422,23 @@ def test_the_next_slot_is_armed_after_the_status_and_its_slot_writes_only_its_jo
     assert world.rjob_status()["lastScheduleTime"] == stamp(NEXT)
 
 
+def test_a_disarm_deletes_only_the_version_it_planned_from() -> None:
+    # A deposed leader's disarm, delivered after the run changed (its Job made, its status
+    # written by the new leader), must not delete it.
+    world = World(arm_ahead=timedelta(seconds=30))
+    world.seed(RERUNNABLE_JOB_KIND, rjob_body(**MINUTELY))
+    world.reconcile()
+    world.kube.modify(RERUNNABLE_JOB_KIND, NS, RJOB, {"metadata": {"generation": 4}})
+    world.sync()
+    world.kube.modify(EXECUTION_KIND, NS, slot(NEXT), {"status": {"jobName": slot(NEXT)}})
+
+    calls = world.reconcile()
+
+    assert writes(calls) == [(DELETE_EXECUTION, slot(NEXT))]  # refused: it changed
+    assert world.execution(slot(NEXT))["status"]["jobName"] == slot(NEXT)
+    assert world.queue.delays[-1] == (KEY, CONFLICT_DELAY)
+
+
 def test_an_armed_run_made_before_an_edit_is_deleted_then_made_again() -> None:
     world = World(arm_ahead=timedelta(seconds=30))
     world.seed(RERUNNABLE_JOB_KIND, rjob_body(**MINUTELY))

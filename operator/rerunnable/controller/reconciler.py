@@ -205,7 +205,9 @@ class Reconciler:
         for name in p.job_deletes:
             await _ignore_missing(self._kube.delete_job(key[0], name))
         for name in p.disarms:
-            await self._delete_execution(key, name)
+            # Only the version planned from: a deposed leader's disarm delivered late must
+            # not delete a run whose Job the new leader has made (and written) since.
+            await self._delete_execution(key, name, executions[name].resource_version or None)
         started = []
         for new in p.creates:
             execution = await self._create_execution(key, rjob, new)
@@ -235,8 +237,12 @@ class Reconciler:
             await self._write_status(key, execution, waiting)
         return execution
 
-    async def _delete_execution(self, key: Key, name: str) -> None:
-        await _ignore_missing(self._kube.delete_execution(key[0], name))
+    async def _delete_execution(
+        self, key: Key, name: str, resource_version: int | None = None
+    ) -> None:
+        await _ignore_missing(
+            self._kube.delete_execution(key[0], name, resource_version=resource_version)
+        )
         self._store.deleted(Kind.EXECUTION, key, name)
 
     async def _create_job(

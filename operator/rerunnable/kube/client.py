@@ -33,7 +33,12 @@ class Kube(Protocol):
         """A merge patch of the status; with `resource_version`, only onto that version of the
         object (ConflictError if it changed since)."""
 
-    async def delete_execution(self, namespace: str, name: str) -> None: ...
+    async def delete_execution(
+        self, namespace: str, name: str, *, resource_version: int | None = None
+    ) -> None:
+        """Delete it; with `resource_version`, only that version (ConflictError if it
+        changed since)."""
+
     async def create_job(self, namespace: str, body: Body) -> Body: ...
     async def get_job(self, namespace: str, name: str) -> Body: ...
     async def delete_job(self, namespace: str, name: str) -> None: ...
@@ -73,8 +78,20 @@ class KubeClient:
             EXECUTIONS.path(namespace, name, "status"), status, resource_version
         )
 
-    async def delete_execution(self, namespace: str, name: str) -> None:
-        await self._t.request("DELETE", EXECUTIONS.path(namespace, name), params=_BACKGROUND)
+    async def delete_execution(
+        self, namespace: str, name: str, *, resource_version: int | None = None
+    ) -> None:
+        path = EXECUTIONS.path(namespace, name)
+        if resource_version is None:
+            await self._t.request("DELETE", path, params=_BACKGROUND)
+            return
+        options = {
+            "apiVersion": "v1",
+            "kind": "DeleteOptions",
+            "preconditions": {"resourceVersion": str(resource_version)},
+            **_BACKGROUND,
+        }
+        await self._t.request("DELETE", path, options)
 
     async def create_job(self, namespace: str, body: Body) -> Body:
         return await self._t.request("POST", JOBS.path(namespace), body, params=_MANAGER)
