@@ -18,6 +18,7 @@ CRASH_POINTS = frozenset(
         "before-status-written",  # in a pass that created runs
         "after-interrupt-written",  # a run ended Interrupted (cancelled, replaced, stalled)
         "after-job-deleted",  # ... and its Job deleted, before the RerunnableJob's status
+        "after-armed",  # the next slot's Execution made ahead, and its status written
     }
 )
 
