@@ -105,8 +105,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--arm-ahead-seconds",
         type=int,
-        default=30,
-        help="the operator's --arm-ahead-seconds (default 30; 0: runs made at their slot)",
+        default=60,
+        help="the operator's --arm-ahead-seconds (default 60: an every-minute job's next "
+        "slot is armed in the pass after its last; 0: runs made at their slot)",
     )
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     p.add_argument("--keep-cluster", action="store_true", help="leave the bench cluster running")
