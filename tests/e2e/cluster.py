@@ -59,7 +59,10 @@ def ensure_cluster() -> Cluster:
     if up.returncode != 0:
         raise RuntimeError(f"the local cluster did not start:\n{up.stdout}\n{up.stderr}")
     os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
-    return Cluster(kubeconfig=REPO / ".cluster" / "kubeconfig", bin_dir=Path(bin_dir))
+    # hack/cluster.sh names the cluster CLUSTER_NAME: the control plane's restarts find its
+    # components by that name.
+    name = os.environ.get("CLUSTER_NAME") or "rerunnable"
+    return Cluster(kubeconfig=REPO / ".cluster" / "kubeconfig", bin_dir=Path(bin_dir), name=name)
 
 
 def install_crds(cluster: Cluster) -> None:
