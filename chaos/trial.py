@@ -187,13 +187,21 @@ class Trial:
             getattr(found, kind).extend(lines)
         self.result.findings = found
         every = invariants.every_execution(executions, ever)
+        # A run's lag: its Execution's creation after its slot; for one armed ahead, its Job's
+        # (of the Jobs still there at the end).
+        made = {j["metadata"]["name"]: j["metadata"].get("creationTimestamp") for j in jobs}
         lags = [
             (created - slot).total_seconds()
-            for e in every.values()
+            for name, e in every.items()
             if e["spec"].get("trigger") == "Schedule"
-            and not (e["metadata"].get("annotations") or {}).get(ANNOTATION_ARMED)  # made early
             and (slot := invariants.parse_time(e["spec"].get("scheduledTime"))) is not None
-            and (created := invariants.parse_time(e["metadata"].get("creationTimestamp")))
+            and (
+                created := invariants.parse_time(
+                    made.get(name)
+                    if (e["metadata"].get("annotations") or {}).get(ANNOTATION_ARMED)
+                    else e["metadata"].get("creationTimestamp")
+                )
+            )
         ]
         self.result.figures["slot_lag_s"] = percentiles(lags)
         self.result.runs = len(every)
