@@ -336,8 +336,6 @@ def test_the_rerunnable_job_crd_fits_client_side_apply(schemas: dict[str, Schema
                 ("Step", ".status.report.step", "string", 0),
                 ("Succeeded", ".status.progress.succeeded", "integer", 1),
                 ("Failed", ".status.progress.failed", "integer", 1),
-                ("Reason", ".status.reason", "string", 1),
-                ("Scheduled", ".spec.scheduledTime", "string", 1),
                 ("Requested By", ".spec.requestedBy", "string", 1),
                 ("Next Attempt", ".status.nextAttemptTime", "string", 1),
                 ("Started", ".status.startTime", "date", 0),

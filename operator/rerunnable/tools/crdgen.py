@@ -524,8 +524,6 @@ EXECUTION_COLUMNS = [
     _column("Step", ".status.report.step", "string", description="The step running now."),
     _column("Succeeded", ".status.progress.succeeded", "integer", priority=1),
     _column("Failed", ".status.progress.failed", "integer", priority=1),
-    _column("Reason", ".status.reason", "string", priority=1),
-    _column("Scheduled", ".spec.scheduledTime", "string", priority=1),
     _column("Requested By", ".spec.requestedBy", "string", priority=1),
     _column("Next Attempt", ".status.nextAttemptTime", "string", priority=1),
     _column("Started", ".status.startTime", "date"),
