@@ -46,7 +46,8 @@ def test_metrics_count_runs_by_trigger_and_phase(
 
     def counted() -> dict[str, float] | None:
         found = scrape(port)
-        return found if 'rerunnable_runs_finished_total{phase="Failed"}' in found else None
+        ended = [f'rerunnable_runs_finished_total{{phase="{p}"}}' for p in ("Succeeded", "Failed")]
+        return found if all(e in found for e in ended) else None
 
     samples = wait_until(counted, timeout=30, what="the finished runs to be counted")
     assert samples['rerunnable_runs_started_total{trigger="Manual"}'] == 2

@@ -27,10 +27,12 @@ import pytest
 
 from rerunnable.api.names import EXECUTION_KIND, RERUNNABLE_JOB_KIND
 from rerunnable.controller.kinds import Key, Kind
+from rerunnable.controller.metrics import Metrics
 from rerunnable.controller.reconciler import CONFLICT_DELAY, Reconciler
 from rerunnable.controller.workqueue import WorkQueue
 from rerunnable.kube.errors import (
     AlreadyExistsError,
+    ConflictError,
     InvalidError,
     KubeError,
     NotFoundError,
@@ -259,8 +261,15 @@ class World:
         self.indexes = FakeIndexes()
         self.store = self.indexes.store(self.clock.seconds)
         self.queue = SpyQueue(self.clock)
+        self.metrics = Metrics()
         self.reconciler = Reconciler(
-            self.store, self.kube, self.kube, self.queue, clock=self.clock, arm_ahead=arm_ahead
+            self.store,
+            self.kube,
+            self.kube,
+            self.queue,
+            clock=self.clock,
+            metrics=self.metrics,
+            arm_ahead=arm_ahead,
         )
 
     def seed(self, kind: str, body: Mapping[str, Any], *, indexed: bool = True) -> dict[str, Any]:
@@ -1317,3 +1326,26 @@ def test_a_skipped_run_is_said_before_the_status_counts_it_handled() -> None:
     assert handled, verbs(calls)
     assert said[0] < handled[0], verbs(calls)
     assert world.rjob_status()["lastSkipped"]["token"] == "t1"
+
+
+def test_a_run_that_ends_is_counted_once_even_when_its_pass_fails_after_the_write() -> None:
+    world = World()
+    world.seed(RERUNNABLE_JOB_KIND, rjob_body(token="t1"))
+    world.reconcile()  # T1 runs
+    world.sync()
+    done = {"type": "Complete", "status": "True", "reason": "CompletionsReached"}
+    world.kube.modify(JOB_KIND, NS, T1, {"status": {"succeeded": 1, "conditions": [done]}})
+    world.sync()
+    world.kube.fail_next(PATCH_RJOB, ConflictError(409, "Conflict", "the object has been modified"))
+
+    first = world.reconcile()  # the run's end is written, then the status write fails
+    world.sync()
+    second = world.reconcile()
+
+    assert (PATCH_EXECUTION, T1) in writes(first)
+    assert (PATCH_EXECUTION, T1) not in writes(second)
+    assert world.execution(T1)["status"]["phase"] == "Succeeded"
+    counted = world.metrics.registry.get_sample_value(
+        "rerunnable_runs_finished_total", {"phase": "Succeeded"}
+    )
+    assert counted == 1

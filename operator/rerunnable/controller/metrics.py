@@ -28,7 +28,7 @@ class Metrics:
         )
         self.schedule_lag = Histogram(
             "rerunnable_schedule_lag_seconds",
-            "From a scheduled run's slot to the creation of its Execution.",
+            "From a scheduled run's slot to the creation of its Job.",
             buckets=LAG_BUCKETS,
             registry=r,
         )

@@ -25,7 +25,6 @@ from typing import Any
 from rerunnable.api.reasons import EventReason
 from rerunnable.api.v1alpha1 import (
     TERMINAL_PHASES,
-    ExecutionPhase,
     ExecutionStatus,
     Trigger,
     to_wire,
@@ -147,8 +146,6 @@ class Reconciler:
             await self._bookkeeping(key, rjob, p, started)
         for event in events:
             self._post(rjob, event)
-        for phase in p.finished:
-            self._metrics.runs_finished.labels(phase.value).inc()
         self._metrics.runs_stalled.inc(p.stalled)
         self._metrics.set_active(key, p.status.active_count)
         if p.wake_at is not None:
@@ -261,7 +258,6 @@ class Reconciler:
             status, event = refused(execution, e.message, self._clock())
             await self._write_status(key, execution, status)
             self._post(rjob, event)
-            self._metrics.runs_finished.labels(ExecutionPhase.FAILED.value).inc()
             return False
         found = JobState.from_body(job)
         _check_owner("Job", execution.name, found.owner_uid, execution.uid)
@@ -308,7 +304,8 @@ class Reconciler:
     ) -> None:
         """Write what changed from `before`, onto `before`'s version only (ConflictError if a
         workload's report, a cancel or another replica changed it since): a write delivered
-        late can never move a run back."""
+        late can never move a run back. A run it ends is counted then, once: a pass that
+        fails after this write leaves it ended, and no later pass ends it again."""
         patch = status_patch(before.status, status)
         if not patch:
             return
@@ -322,6 +319,8 @@ class Reconciler:
             self._store.deleted(Kind.EXECUTION, key, name)
             return
         self._remember(Kind.EXECUTION, key, name, body, ExecutionState.from_body(body))
+        if status.phase in TERMINAL_PHASES and before.status.phase not in TERMINAL_PHASES:
+            self._metrics.runs_finished.labels(status.phase.value).inc()
 
     async def _with_termination_report(
         self, namespace: str, name: str, status: ExecutionStatus

@@ -30,7 +30,6 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from rerunnable.api.reasons import RunReason
-from rerunnable.api.v1alpha1 import TERMINAL_PHASES, ExecutionPhase
 from rerunnable.core.planner import (
     arming,
     backfilling,
@@ -159,7 +158,6 @@ def plan(
                 default=None,
             )
         ),
-        finished=_finished(mine, p),
         stalled=sum(1 for i in p.interrupts if i.status.reason == RunReason.STALLED),
         steps=tuple(initial_steps(rjob.spec.steps if rjob.spec else None)),
     )
@@ -172,14 +170,3 @@ def _whole_second(t: datetime | None) -> datetime | None:
     if t is None or not t.microsecond:
         return t
     return t.replace(microsecond=0) + timedelta(seconds=1)
-
-
-def _finished(before: Mapping[str, ExecutionState], p: Pass) -> tuple[ExecutionPhase, ...]:
-    """The phases of the runs that end in this plan (they were active before it)."""
-    return tuple(
-        s.phase
-        for n, s in p.statuses.items()
-        if s.phase in TERMINAL_PHASES
-        and n in before
-        and before[n].status.phase not in TERMINAL_PHASES
-    )

@@ -92,8 +92,6 @@ class Plan:
     status: RerunnableJobStatus = field(default_factory=RerunnableJobStatus)
     events: tuple[Event, ...] = ()
     wake_at: datetime | None = None
-    # The phases of the runs this plan ends (a Job finished, a run replaced), for metrics.
-    finished: tuple[ExecutionPhase, ...] = ()
     # Runs that end Stalled in this plan, for metrics.
     stalled: int = 0
     # The job's declared steps, Pending: a run's status gets them with its Job.
