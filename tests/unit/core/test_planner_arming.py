@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from rerunnable.api.names import ANNOTATION_ARMED, ANNOTATION_CANCEL
+from rerunnable.api.names import ANNOTATION_ARMED, ANNOTATION_BACKFILL, ANNOTATION_CANCEL
 from rerunnable.api.reasons import EventReason, RunReason
-from rerunnable.api.v1alpha1 import ExecutionPhase
+from rerunnable.api.v1alpha1 import ExecutionPhase, Trigger
+from rerunnable.core.backfill import range_text
 from rerunnable.core.planner import Plan, plan
 from rerunnable.core.state import ExecutionState, JobState, RerunnableJobState
 from tests.unit.core.builders import NOW, at, execution, job, jobs, rjob
@@ -334,3 +335,41 @@ def test_a_waiting_run_never_starts_an_armed_one_before_its_slot() -> None:
 
     assert p.starts == ()
     assert p.creates == ()
+
+
+# Found by review: each at the smallest world that showed it.
+
+
+def test_a_backfill_runs_a_slot_whose_armed_run_passed_undecided() -> None:
+    # Armed for 10:18, the operator down until 10:20:30 (Latest: 10:18 and 10:19 missed), and
+    # a backfill of 10:18-10:20 asked meanwhile. Was: the backfill took the armed Execution for
+    # a run and skipped 10:18, which the arming step then deleted: lost.
+    r = minutely(annotations={ANNOTATION_BACKFILL: range_text(at("10:18"), at("10:20"))})
+    p = planned(r, [armed(at("10:18"))], now=at("10:20:30"))
+
+    assert slot(at("10:18")) in p.disarms
+    assert (slot(at("10:18")), Trigger.BACKFILL) in [(c.name, c.trigger) for c in p.creates]
+    assert p.status.backfill is not None
+    assert p.status.backfill.skipped == 0
+
+
+def test_a_queued_run_made_over_an_unseen_armed_execution_queues_it() -> None:
+    # A pass that has not seen the armed Execution (a deposed leader's) plans the slot as a
+    # new queued run; the create meets the armed one. Was: it stayed armed, its slot handled,
+    # and the next pass deleted it: lost.
+    executions, world = active_run()
+    p = planned(minutely(policy="Queue"), executions, world, now=SLOT)
+    (new,) = p.creates
+    assert new.queued
+
+    status = new.waiting_status(armed(SLOT).status)
+
+    assert status is not None
+    assert (status.phase, status.reason) == (ExecutionPhase.PENDING, RunReason.QUEUED)
+
+
+def test_an_armed_run_cancelled_before_its_slot_was_not_made_in_the_future() -> None:
+    p = planned(minutely(), [armed(SLOT, annotations={ANNOTATION_CANCEL: "true"})])
+
+    assert p.status.last_run_time is not None
+    assert p.status.last_run_time <= NOW

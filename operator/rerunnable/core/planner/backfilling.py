@@ -136,11 +136,14 @@ def _start(
         if state.last_slot is not None and slot <= state.last_slot:
             continue
         name = scheduled_execution_name(rjob.name, slot)
-        if name in p.executions:
+        armed = name in p.armed()  # its slot passed undecided: no run, made again as a backfill
+        if name in p.executions and not armed:
             state = state.model_copy(update={"skipped": state.skipped + 1, "last_slot": slot})
             continue
         if running >= limit or (policy != ConcurrencyPolicy.ALLOW and p.active()):
             break
+        if armed:
+            p.disarm(name)
         new = new_execution(
             rjob,
             name,

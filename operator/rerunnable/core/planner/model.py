@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from rerunnable.api.reasons import RunReason
 from rerunnable.api.v1alpha1 import (
     ExecutionPhase,
     ExecutionSpec,
@@ -47,7 +48,9 @@ class NewExecution:
     def waiting_status(self, current: ExecutionStatus) -> ExecutionStatus | None:
         """The status to write on a queued or armed run that exists as `current`; None: leave
         it."""
-        if current.reason is not None or current.job_name:
+        # Another pass may have seen it start or queued it; an armed run a queue takes over
+        # (made ahead by a pass this one did not see) becomes queued.
+        if current.job_name or current.reason not in (None, RunReason.SCHEDULED):
             return None
         if self.queued:
             return execution_status.queued(self.steps)

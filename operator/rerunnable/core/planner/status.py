@@ -119,10 +119,11 @@ def build_status(
 
 def _made_at(p: Pass, name: str) -> datetime:
     """When the run `name` was made: its Execution's creation, or its slot if it was armed
-    ahead of it (its Job was made at the slot, or later)."""
+    ahead of it (its Job was made at the slot, or later); never later than now (an armed
+    run cancelled before its slot)."""
     e = p.executions[name]
     slot = e.spec.scheduled_time
-    return max(e.created, slot) if e.armed and slot is not None else e.created
+    return min(max(e.created, slot), p.now) if e.armed and slot is not None else e.created
 
 
 @dataclass(frozen=True)
