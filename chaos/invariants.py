@@ -159,7 +159,8 @@ def every_execution(executions: Iterable[Obj], ever_seen: Iterable[Obj]) -> dict
 
 def waits_armed(e: Obj) -> bool:
     """Whether `e` was made ahead of its slot and is no run yet (the operator's rule)."""
-    return execution_status.waits_armed(ExecutionState.from_body(e), has_job=False)
+    state = ExecutionState.from_body(e)
+    return execution_status.waits_armed(state.status, armed=state.armed, has_job=False)
 
 
 def check(

@@ -81,13 +81,12 @@ def armed(slot: datetime, steps: Sequence[StepStatus] = ()) -> ExecutionStatus:
     )
 
 
-def waits_armed(execution: ExecutionState, *, has_job: bool) -> bool:
-    """Whether `execution` was armed ahead of its slot and is no run yet: it has no Job
-    (`has_job`: whether one exists, or its status names one), the policy at its slot has
-    not queued it, and it has not ended (a cancel ends one)."""
-    status = execution.status
+def waits_armed(status: ExecutionStatus, *, armed: bool, has_job: bool) -> bool:
+    """Whether a run with `status`, made ahead of its slot (`armed`: its Execution says so),
+    is no run yet: it has no Job (`has_job`: whether one exists, or `status` names one), the
+    policy at its slot has not queued it, and it has not ended (a cancel ends one)."""
     return (
-        execution.armed
+        armed
         and not has_job
         and not status.job_name
         and status.phase not in TERMINAL_PHASES

@@ -105,7 +105,9 @@ def _armed(executions: Iterable[Mapping[str, Any]]) -> dict[datetime, str]:
     armed = {}
     for body in executions:
         e = ExecutionState.from_body(body)
-        if e.spec.scheduled_time is not None and waits_armed(e, has_job=False):
+        if e.spec.scheduled_time is not None and waits_armed(
+            e.status, armed=e.armed, has_job=False
+        ):
             armed[e.spec.scheduled_time] = e.name
     return armed
 

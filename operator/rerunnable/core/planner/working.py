@@ -1,6 +1,6 @@
 """The working state of one planning pass, shared by its steps."""
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from rerunnable.api.reasons import ConditionType, EventReason
@@ -75,7 +75,7 @@ class Pass:
         return [
             n
             for n, e in self.executions.items()
-            if waits_armed(replace(e, status=self.statuses[n]), has_job=self.has_job[n])
+            if waits_armed(self.statuses[n], armed=e.armed, has_job=self.has_job[n])
         ]
 
     def disarm(self, name: str) -> None:
