@@ -95,14 +95,15 @@ def table(results: dict[str, Any]) -> str:
             "Footprint (idle RerunnableJobs, hourly schedules)",
             "",
             "| N | RSS | peak RSS | idle CPU (% of a core) | start → all scheduled "
-            "| CPU s to get there |",
-            "|---|---|---|---|---|---|",
+            "| CPU s to get there | the same status writes by a bare client |",
+            "|---|---|---|---|---|---|---|",
         ]
         for r in foot:
+            floor = r.get("status_floor_s")
             lines.append(
                 f"| {r['n']} | {r['rss_mib']:.0f} MiB | {r['peak_rss_mib']:.0f} MiB "
                 f"| {r['idle_cpu_percent']:.2f} % | {_scheduled(r)} "
-                f"| {r['start_cpu_s']:.1f} s |"
+                f"| {r['start_cpu_s']:.1f} s | {'-' if floor is None else f'{floor:.1f} s'} |"
             )
         lines.append("")
     alien = results.get("foreign") or []

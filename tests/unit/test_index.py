@@ -1,11 +1,13 @@
 """The operator's indexes: newest version wins, and the start-up list never resurrects."""
 
+import json
 from typing import Any
 
 import pytest
 
-from rerunnable.controller.index import ObjectIndex, entry
+from rerunnable.controller.index import Indexes, ObjectIndex, entry
 from rerunnable.controller.kinds import Key, Kind, Versioned
+from rerunnable.core.state import RerunnableJobState
 
 A: Key = ("team-a", "backup")
 B: Key = ("team-a", "report")
@@ -142,3 +144,62 @@ def test_each_kind_is_indexed_under_its_rerunnable_job(
         body["metadata"]["name"],
         int(body["metadata"]["resourceVersion"]),
     )
+
+
+FULL_RERUNNABLE_JOB: dict[str, Any] = {
+    "apiVersion": "rerunnable.dev/v1alpha1",
+    "kind": "RerunnableJob",
+    "metadata": {
+        "namespace": "team-a",
+        "name": "backup",
+        "uid": "0b5c1f4e-8d59-4a57-9d3e-1c2b3a4d5e6f",
+        "resourceVersion": "12",
+        "generation": 3,
+        "labels": {"team": "a"},
+        "annotations": {
+            "kubectl.kubernetes.io/last-applied-configuration": "{" + "x" * 4000 + "}",
+            "rerunnable.dev/run": "t-7",
+            "rerunnable.dev/requested-by": "alice",
+            "rerunnable.dev/requested-run": "t-7",
+            "rerunnable.dev/parameters-for": "t-7",
+            "parameters.rerunnable.dev/REGION": "eu",
+        },
+        "managedFields": [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}],
+        **CREATED,
+    },
+    "spec": {
+        "schedule": "*/5 * * * *",
+        "parameters": [{"name": "REGION", "default": "us"}],
+        "jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "m"}]}}}},
+    },
+    "status": {
+        "observedGeneration": 3,
+        "nextScheduleTime": "2026-11-22T10:05:00Z",
+        "lastRunToken": "t-6",
+        "conditions": [{"type": "Ready", "status": "True", "reason": "Scheduled"}],
+    },
+}
+
+
+def test_a_rerunnable_job_reads_back_as_parsed_from_its_whole_body() -> None:
+    index = Indexes()[Kind.RERUNNABLE_JOB]
+    key, version = entry(Kind.RERUNNABLE_JOB, FULL_RERUNNABLE_JOB)
+    index.put(key, version)
+    want = RerunnableJobState.from_body(FULL_RERUNNABLE_JOB)
+    assert want.sent_parameters == {"REGION": "eu"}
+    assert want.requested_by == "alice"
+    assert [v.obj for v in index[key]] == [want]
+    found = index.find("team-a", "backup")
+    assert found is not None
+    assert found.obj == want
+
+
+def test_a_rerunnable_job_is_kept_without_what_the_operator_never_reads() -> None:
+    _, version = entry(Kind.RERUNNABLE_JOB, FULL_RERUNNABLE_JOB)
+    kept = json.loads(version.obj)
+    assert "last-applied" not in version.obj.decode()
+    assert set(kept["metadata"]) == {
+        "namespace", "name", "uid", "resourceVersion", "generation", "creationTimestamp",
+        "annotations",
+    }  # fmt: skip
+    assert len(version.obj) < len(json.dumps(FULL_RERUNNABLE_JOB)) / 4

@@ -12,7 +12,7 @@ one, and a deletion seen during the listing is remembered (with its
 resourceVersion) so that the list cannot bring the object back.
 """
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from rerunnable.controller.kinds import FILING, Key, Kind, Versioned, resource_version
@@ -24,24 +24,31 @@ _Id = tuple[str, str]  # (namespace, name) of the indexed object itself
 
 
 def entry(kind: Kind, body: Body) -> tuple[Key, Versioned[Any]]:
-    """Where an object of `kind` is filed, and its parsed state with its resourceVersion."""
+    """Where an object of `kind` is filed, and what its index keeps of it (`Filing.keep`)
+    with its resourceVersion."""
     filing = FILING[kind]
     meta = body.get("metadata") or {}
-    version = Versioned(str(meta.get("name", "")), resource_version(body), filing.state_of(body))
+    version = Versioned(str(meta.get("name", "")), resource_version(body), filing.keep(body))
     return filing.key_of(body), version
 
 
 class ObjectIndex(Mapping[Key, Iterable[Versioned[Any]]]):
-    """RerunnableJob key -> the versions of the objects indexed under it."""
+    """RerunnableJob key -> the versions of the objects indexed under it.
 
-    def __init__(self) -> None:
+    Put in: what `Filing.keep` made of each object; read out: the state `state_of` makes
+    of that (None: what was put in).
+    """
+
+    def __init__(self, state_of: Callable[[Any], Any] | None = None) -> None:
+        self._state_of = state_of
         self._by_key: dict[Key, dict[str, Versioned[Any]]] = {}
         self._where: dict[_Id, Key] = {}
         # Deletions seen while the initial list may still be arriving; None once listed.
         self._gone: dict[_Id, int] | None = {}
 
     def __getitem__(self, key: Key) -> Iterable[Versioned[Any]]:
-        return self._by_key[key].values()
+        versions = self._by_key[key].values()
+        return versions if self._state_of is None else [self._read(v) for v in versions]
 
     def __iter__(self) -> Iterator[Key]:
         return iter(self._by_key)
@@ -54,7 +61,8 @@ class ObjectIndex(Mapping[Key, Iterable[Versioned[Any]]]):
 
     def find(self, namespace: str, name: str) -> Versioned[Any] | None:
         """An object by its own namespace and name, wherever it is filed."""
-        return self._known((namespace, name))
+        known = self._known((namespace, name))
+        return None if known is None else self._read(known)
 
     def filed_under(self, namespace: str, name: str) -> Key | None:
         """The RerunnableJob an object is filed under."""
@@ -87,6 +95,11 @@ class ObjectIndex(Mapping[Key, Iterable[Versioned[Any]]]):
             self.put(key, version)
         self._gone = None
 
+    def _read(self, kept: Versioned[Any]) -> Versioned[Any]:
+        if self._state_of is None:
+            return kept
+        return Versioned(kept.name, kept.resource_version, self._state_of(kept.obj))
+
     def _known(self, object_id: _Id) -> Versioned[Any] | None:
         key = self._where.get(object_id)
         return None if key is None else self._by_key[key].get(object_id[1])
@@ -105,7 +118,7 @@ class Indexes(Mapping[Kind, ObjectIndex]):
     """One ObjectIndex per watched kind."""
 
     def __init__(self) -> None:
-        self._by_kind = {kind: ObjectIndex() for kind in Kind}
+        self._by_kind = {kind: ObjectIndex(FILING[kind].state_of) for kind in Kind}
 
     def __getitem__(self, kind: Kind) -> ObjectIndex:
         return self._by_kind[kind]

@@ -1,11 +1,13 @@
-"""The three kinds the operator watches, and how each is filed under its RerunnableJob."""
+"""The three kinds the operator watches, how each is filed under its RerunnableJob, and what
+its index keeps of each object."""
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from rerunnable.api.names import LABEL_EXECUTION, LABEL_RERUNNABLE_JOB
+from rerunnable.api.names import GROUP, LABEL_EXECUTION, LABEL_RERUNNABLE_JOB
 from rerunnable.core.state import ExecutionState, JobState, RerunnableJobState
 from rerunnable.kube.resources import EXECUTIONS, JOBS, RERUNNABLE_JOBS, Resource
 
@@ -54,12 +56,14 @@ def resource_version(body: Body) -> int:
 @dataclass(frozen=True)
 class Filing:
     """Where objects of one kind come from (resource, label selector), under which
-    RerunnableJob they are filed (`key_of`), and as what state (`state_of`)."""
+    RerunnableJob they are filed (`key_of`), what the index keeps of each (`keep`), and the
+    state a pass reads, from what was kept (`state_of`)."""
 
     resource: Resource
     selector: str | None
     key_of: Callable[[Body], Key]
-    state_of: Callable[[Body], Any]
+    keep: Callable[[Body], Any]
+    state_of: Callable[[Any], Any] | None  # None: what is kept is the state
 
 
 def _meta(body: Body) -> Mapping[str, Any]:
@@ -81,8 +85,46 @@ def _job_key(body: Body) -> Key:
     return str(_meta(body).get("namespace", "")), str(labels.get(LABEL_RERUNNABLE_JOB, ""))
 
 
+# What `RerunnableJobState.from_body` reads of the metadata, besides the annotations.
+_RERUNNABLE_JOB_METADATA = (
+    "namespace",
+    "name",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+)
+
+
+def _ours(annotation: str) -> bool:
+    """rerunnable.dev/... and parameters.rerunnable.dev/...: every annotation the operator
+    reads. Others can be large (kubectl's last-applied-configuration copies the object)."""
+    return annotation.partition("/")[0].endswith(GROUP)
+
+
+def _pack_rerunnable_job(body: Body) -> bytes:
+    """A RerunnableJob as its index keeps it: what `RerunnableJobState.from_body` reads, as
+    compact JSON. A job is idle nearly all the time, so its state is parsed when a pass
+    reads it, not kept parsed: 0.7 KiB a job instead of 7.9 (docs/design.md, "Memory")."""
+    meta = _meta(body)
+    annotations: Mapping[str, Any] = meta.get("annotations") or {}
+    kept = {
+        "metadata": {k: meta[k] for k in _RERUNNABLE_JOB_METADATA if k in meta}
+        | {"annotations": {k: v for k, v in annotations.items() if _ours(k)}},
+        "spec": body.get("spec"),
+        "status": body.get("status"),
+    }
+    return json.dumps(kept, separators=(",", ":"), default=dict).encode()
+
+
+def _unpack_rerunnable_job(packed: bytes) -> RerunnableJobState:
+    return RerunnableJobState.from_body(json.loads(packed))
+
+
 FILING: Mapping[Kind, Filing] = {
-    Kind.RERUNNABLE_JOB: Filing(RERUNNABLE_JOBS, None, _own_key, RerunnableJobState.from_body),
-    Kind.EXECUTION: Filing(EXECUTIONS, None, _execution_key, ExecutionState.from_body),
-    Kind.JOB: Filing(JOBS, JOB_SELECTOR, _job_key, JobState.from_body),
+    Kind.RERUNNABLE_JOB: Filing(
+        RERUNNABLE_JOBS, None, _own_key, _pack_rerunnable_job, _unpack_rerunnable_job
+    ),
+    Kind.EXECUTION: Filing(EXECUTIONS, None, _execution_key, ExecutionState.from_body, None),
+    Kind.JOB: Filing(JOBS, JOB_SELECTOR, _job_key, JobState.from_body, None),
 }
