@@ -2,14 +2,27 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
+from collections import Counter
 from pathlib import Path
 
-__all__ = ["OperatorUnderTest"]
+from prometheus_client.parser import text_string_to_metric_families
+
+__all__ = ["WRITES", "OperatorUnderTest"]
 
 _TICKS = os.sysconf("SC_CLK_TCK")
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 class OperatorUnderTest:
@@ -19,6 +32,7 @@ class OperatorUnderTest:
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
         self.extra_args: list[str] = []  # e.g. the report endpoint's flags
+        self.metrics_port = 0
 
     def start(self) -> None:
         assert self.process is None or self.process.poll() is not None, "already running"
@@ -26,6 +40,7 @@ class OperatorUnderTest:
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
         with self.log_path.open("ab") as log:
             self.started_at = time.time()
+            self.metrics_port = _free_port()
             self.process = subprocess.Popen(
                 [
                     sys.executable,
@@ -33,7 +48,7 @@ class OperatorUnderTest:
                     "rerunnable",
                     "--all-namespaces",
                     "--metrics-port",
-                    "0",
+                    str(self.metrics_port),
                     "--no-leader-elect",
                     *self.extra_args,
                 ],
@@ -63,6 +78,22 @@ class OperatorUnderTest:
         stat = Path(f"/proc/{self.pid}/stat").read_text()
         fields = stat[stat.rindex(")") + 2 :].split()
         return (int(fields[11]) + int(fields[12])) / _TICKS
+
+    def writes(self) -> Counter[str]:
+        """The writes the operator has sent so far, by "METHOD resource" (its
+        `rerunnable_api_requests` metric): what a run costs the API server."""
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            text = answer.read().decode()
+        counts: Counter[str] = Counter()
+        for family in text_string_to_metric_families(text):
+            if family.name != "rerunnable_api_requests":
+                continue
+            for sample in family.samples:
+                method = sample.labels["method"]
+                if sample.name.endswith("_total") and method in WRITES:
+                    counts[f"{method} {sample.labels['resource']}"] += int(sample.value)
+        return counts
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -73,6 +73,15 @@ def table(results: dict[str, Any]) -> str:
                     f"| {s['duplicates']} | {ratio} |"
                 )
         lines.append("")
+        for r in fan:
+            per_run = r.get("operator_writes_per_run")
+            if per_run:
+                parts = ", ".join(f"{what} {n:g}" for what, n in per_run.items() if what != "all")
+                lines.append(
+                    f"N={r['n']}, {r['qps_label']} QPS: the operator's writes per run "
+                    f"{per_run['all']:g} ({parts})"
+                )
+        lines.append("")
     burst = results.get("burst") or []
     if burst:
         lines += [

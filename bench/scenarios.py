@@ -4,6 +4,7 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -86,6 +87,14 @@ async def _wait_handled(
     return True
 
 
+def _per_run(writes: Mapping[str, int], runs: int) -> dict[str, float]:
+    """Writes by "METHOD resource", and their sum as "all", each divided by `runs`."""
+    if runs <= 0:
+        return {}
+    per = {what: round(count / runs, 2) for what, count in sorted(writes.items())}
+    return {**per, "all": round(sum(writes.values()) / runs, 2)}
+
+
 async def fanout(b: Bench, n: int, slots: int, label: str) -> dict[str, Any]:
     """N RerunnableJobs and N CronJobs on the same every-minute schedule, same slots."""
     ns_r, ns_c = f"fanout-{n}-rjob-{label}", f"fanout-{n}-cron-{label}"
@@ -112,6 +121,7 @@ async def fanout(b: Bench, n: int, slots: int, label: str) -> dict[str, Any]:
         datetime.fromtimestamp(measured[-1], UTC).strftime("%H:%M"),
     )
     cpu_before = b.operator.cpu_seconds()
+    writes_before = await asyncio.to_thread(b.operator.writes)
     cpu_at = time.time()
     # The benchmark's clock decides when slots are over: this wait is the measurement window.
     await asyncio.sleep(max(0.0, end - time.time()))
@@ -126,6 +136,7 @@ async def fanout(b: Bench, n: int, slots: int, label: str) -> dict[str, Any]:
     # Late runs still get a lag figure: wait for them a while longer.
     await b.jobs.wait_for(complete, 120)
     operator_cpu = b.operator.cpu_seconds() - cpu_before
+    writes = await asyncio.to_thread(b.operator.writes) - writes_before
     window = time.time() - cpu_at
     rjob = summarize_slots(names, measured, b.jobs.in_namespace(ns_r))
     cron = summarize_slots(names, measured, b.jobs.in_namespace(ns_c))
@@ -144,6 +155,9 @@ async def fanout(b: Bench, n: int, slots: int, label: str) -> dict[str, Any]:
         "p99_ratio": ratio(rjob.p99, cron.p99),
         "p99_vs_floor": ratio(rjob.p99, floor.p99),
         "operator_cpu_percent": round(100 * operator_cpu / window, 1),
+        # Over the same window, per run made in it (in steady state every run is armed,
+        # started, followed and recorded once in it).
+        "operator_writes_per_run": _per_run(writes, n * slots - rjob.missed),
         "cleanup_s": round(cleanup, 1),
     }
 

@@ -74,7 +74,7 @@ class Operator:
         self.metrics = metrics if metrics is not None else Metrics()
         self.supervisor = supervisor if supervisor is not None else Supervisor()
         self.credentials = Credentials(cluster)
-        self.transport = Transport(cluster, self.credentials)
+        self.transport = Transport(cluster, self.credentials, answered=self.metrics.api_request)
         self.indexes = Indexes()
         self.store = Store(self.indexes)
         self.queue: WorkQueue[tuple[str, str]] = WorkQueue()

@@ -7,6 +7,8 @@ running, is the operator failing, and is this replica the leader.
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from rerunnable.kube.resources import resource_of
+
 __all__ = ["Metrics"]
 
 # Seconds from a slot to its Execution: fine below a second, coarse up to minutes.
@@ -74,7 +76,18 @@ class Metrics:
             "Status writes of reports (at most one per Execution per second).",
             registry=r,
         )
+        self.api_requests = Counter(
+            "rerunnable_api_requests",
+            "Requests to the API server (not the watch streams), by method, resource (as "
+            "`executions/status`) and HTTP status (0: no answer).",
+            ["method", "resource", "code"],
+            registry=r,
+        )
         self._active: dict[object, int] = {}
+
+    def api_request(self, method: str, path: str, status: int) -> None:
+        """One request answered (`kube.transport.Answered`)."""
+        self.api_requests.labels(method, resource_of(path), str(status)).inc()
 
     def set_active(self, key: object, count: int) -> None:
         """The active Executions of one RerunnableJob (the gauge is their sum)."""

@@ -20,6 +20,7 @@ __all__ = [
     "RERUNNABLE_JOBS",
     "TOKEN_REVIEWS",
     "Resource",
+    "resource_of",
 ]
 
 
@@ -60,3 +61,24 @@ EVENTS = Resource("", "v1", "events", "Event")
 LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 PODS = Resource("", "v1", "pods", "Pod")
 TOKEN_REVIEWS = Resource("authentication.k8s.io", "v1", "tokenreviews", "TokenReview")
+
+
+def resource_of(path: str) -> str:
+    """The resource a request path names, as the API server's metrics do: `jobs`,
+    `executions/status`, `events`; "" for a path that names none (/version, say).
+
+    `/apis/<group>/<version>[/namespaces/<ns>]/<plural>[/<name>[/<subresource>]]`, or
+    `/api/<version>/...` for the core API; a namespace itself is `namespaces`.
+    """
+    parts = [p for p in path.split("?", 1)[0].split("/") if p]
+    if len(parts) >= 2 and parts[0] == "api":
+        rest = parts[2:]
+    elif len(parts) >= 3 and parts[0] == "apis":
+        rest = parts[3:]
+    else:
+        return ""
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        rest = rest[2:]
+    if not rest:
+        return ""
+    return f"{rest[0]}/{rest[2]}" if len(rest) >= 3 else rest[0]

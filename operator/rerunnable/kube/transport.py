@@ -16,7 +16,7 @@ import json
 import os
 import ssl
 import tempfile
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +27,20 @@ from rerunnable.kube.credentials import Credential, Credentials
 from rerunnable.kube.errors import from_answer, unavailable
 from rerunnable.kube.resources import Resource
 
-__all__ = ["JSON", "MERGE_PATCH", "TIMEOUT", "Transport"]
+__all__ = ["JSON", "MERGE_PATCH", "NO_ANSWER", "TIMEOUT", "Answered", "Transport"]
 
 Body = dict[str, Any]
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
 TIMEOUT = 10.0  # seconds per request
 LIST_CHUNK = 500
+NO_ANSWER = 0  # the status `Answered` is told of a request the API server never answered
+# Told of every request: its method, its path, the answer's HTTP status (or NO_ANSWER).
+Answered = Callable[[str, str, int], None]
+
+
+def _unobserved(method: str, path: str, status: int) -> None:
+    return None
 
 
 def ssl_context(cluster: ClusterConfig, credential: Credential) -> ssl.SSLContext | bool:
@@ -61,9 +68,15 @@ def ssl_context(cluster: ClusterConfig, credential: Credential) -> ssl.SSLContex
 
 class Transport:
     def __init__(
-        self, cluster: ClusterConfig, credentials: Credentials, *, timeout: float = TIMEOUT
+        self,
+        cluster: ClusterConfig,
+        credentials: Credentials,
+        *,
+        timeout: float = TIMEOUT,
+        answered: Answered = _unobserved,
     ) -> None:
         self.cluster = cluster
+        self._answered = answered
         self.credentials = credentials
         self._timeout = timeout
         self._session: aiohttp.ClientSession | None = None
@@ -146,9 +159,12 @@ class Transport:
                 headers=headers,
                 server_hostname=self.cluster.tls_server_name,
             ) as response:
-                return response.status, await response.text()
+                text = await response.text()
         except (aiohttp.ClientError, TimeoutError) as e:
+            self._answered(method, path, NO_ANSWER)
             raise unavailable(e) from e
+        self._answered(method, path, response.status)
+        return response.status, text
 
     def _open(self, credential: Credential) -> aiohttp.ClientSession:
         tls_for = (credential.client_certificate, credential.client_key)

@@ -15,13 +15,16 @@ from rerunnable.kube.config import ClusterConfig, UserConfig
 from rerunnable.kube.credentials import Credentials
 from rerunnable.kube.errors import NotFoundError, UnavailableError
 from rerunnable.kube.resources import EXECUTIONS, JOBS
-from rerunnable.kube.transport import Transport
+from rerunnable.kube.transport import NO_ANSWER, Answered, Transport
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def serve(
-    routes: list[web.RouteDef], scenario: Callable[[Transport], Awaitable[Any]], user: UserConfig
+    routes: list[web.RouteDef],
+    scenario: Callable[[Transport], Awaitable[Any]],
+    user: UserConfig,
+    answered: Answered | None = None,
 ) -> Any:
     async def main() -> Any:
         app = web.Application()
@@ -29,7 +32,11 @@ def serve(
         server = TestServer(app, host="127.0.0.1")
         await server.start_server()
         cluster = ClusterConfig(server=str(server.make_url("")).rstrip("/"), user=user)
-        transport = Transport(cluster, Credentials(cluster))
+        transport = (
+            Transport(cluster, Credentials(cluster))
+            if answered is None
+            else Transport(cluster, Credentials(cluster), answered=answered)
+        )
         try:
             return await scenario(transport)
         finally:
@@ -129,3 +136,42 @@ def test_a_body_is_sent_as_json_with_its_content_type() -> None:
 
     serve([web.patch(EXECUTIONS.path("ns", "x", "status"), patch)], scenario, UserConfig(token="t"))
     assert received == [("application/merge-patch+json", {"status": {}})]
+
+
+def test_every_answer_is_told_with_its_method_path_and_status(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("old")
+    told: list[tuple[str, str, int]] = []
+
+    async def get(request: web.Request) -> web.Response:
+        if request.headers["Authorization"] != "Bearer rotated":
+            token.write_text("rotated")
+            return web.json_response({"kind": "Status", "code": 401}, status=401)
+        return web.json_response({"kind": "Status", "code": 404}, status=404)
+
+    async def scenario(t: Transport) -> None:
+        with pytest.raises(NotFoundError):
+            await t.request("GET", EXECUTIONS.path("ns", "x"))
+
+    path = EXECUTIONS.path("ns", "x")
+    serve([web.get(path, get)], scenario, UserConfig(token_file=token), lambda *a: told.append(a))
+    assert told == [("GET", path, 401), ("GET", path, 404)]
+
+
+def test_a_request_nobody_answered_is_told_as_no_answer() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cluster = ClusterConfig(server=f"http://127.0.0.1:{port}", user=UserConfig(token="t"))
+    told: list[tuple[str, str, int]] = []
+
+    async def scenario() -> None:
+        transport = Transport(cluster, Credentials(cluster), answered=lambda *a: told.append(a))
+        try:
+            await transport.request("DELETE", JOBS.path("ns", "j"))
+        finally:
+            await transport.close()
+
+    with pytest.raises(UnavailableError):
+        asyncio.run(scenario())
+    assert told == [("DELETE", JOBS.path("ns", "j"), NO_ANSWER)]
