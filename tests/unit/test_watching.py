@@ -4,12 +4,14 @@ import kopf
 
 from rerunnable.controller.kinds import JOB_SELECTOR
 from rerunnable.handlers.watching import FOREVER, NoDiffBase, configure
+from rerunnable.kube.transport import LIST_CHUNK
 
 
-def test_the_watches_filter_jobs_on_the_server_retry_forever_and_keep_no_diff_base() -> None:
+def test_the_watches_filter_jobs_on_the_server_list_in_pages_retry_forever_no_diff_base() -> None:
     settings = kopf.OperatorSettings()
     configure(settings)
     assert settings.watching.label_selectors["batch", "jobs"] == JOB_SELECTOR
+    assert settings.watching.chunk_size == LIST_CHUNK
     assert settings.networking.error_backoffs is FOREVER
     assert settings.posting.enabled is False
     storage = settings.persistence.diffbase_storage

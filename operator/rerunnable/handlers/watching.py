@@ -16,6 +16,7 @@ from rerunnable.api.names import EXECUTION_PLURAL, GROUP, RERUNNABLE_JOB_PLURAL,
 from rerunnable.controller.app import Operator
 from rerunnable.controller.kinds import JOB_LABEL_KEYS, JOB_SELECTOR, Kind
 from rerunnable.controller.supervisor import KOPF_WATCHER_PREFIX
+from rerunnable.kube.transport import LIST_CHUNK
 
 __all__ = ["FOREVER", "NoDiffBase", "configure", "operator_of", "watch_task_names"]
 
@@ -126,6 +127,9 @@ def configure(settings: kopf.OperatorSettings) -> None:
     # The API server filters the Jobs (the label filter on the handler is kopf's own, on the
     # client): every other Job in the watched namespaces would be streamed and parsed.
     settings.watching.label_selectors["batch", "jobs"] = JOB_SELECTOR
+    # kopf lists before it watches, by default in one answer: 10000 RerunnableJobs in one
+    # JSON document, whose parsed peak the allocator kept (bench/README.md, footprint).
+    settings.watching.chunk_size = LIST_CHUNK
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     # A watch never gives up: kopf escalates a request error once its back-offs run out

@@ -27,7 +27,7 @@ from rerunnable.kube.credentials import Credential, Credentials
 from rerunnable.kube.errors import from_answer, unavailable
 from rerunnable.kube.resources import Resource
 
-__all__ = ["JSON", "MERGE_PATCH", "NO_ANSWER", "TIMEOUT", "Answered", "Transport"]
+__all__ = ["JSON", "LIST_CHUNK", "MERGE_PATCH", "NO_ANSWER", "TIMEOUT", "Answered", "Transport"]
 
 Body = dict[str, Any]
 JSON = "application/json"
