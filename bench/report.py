@@ -27,6 +27,15 @@ def _scheduled(r: dict[str, Any]) -> str:
     return f"> {r['limit_s']:g} s ({r['scheduled_within_limit']}/{r['n']} by then)"
 
 
+def _writes(what: str, r: dict[str, Any]) -> str:
+    """The operator's writes per run, as the row measured them."""
+    per_run = r.get("operator_writes_per_run")
+    if not per_run:
+        return ""
+    parts = ", ".join(f"{kind} {n:g}" for kind, n in per_run.items() if kind != "all")
+    return f"{what}: the operator's writes per run {per_run['all']:g} ({parts})"
+
+
 def _figure(value: float | None, unit: str, *, above: bool = False) -> str:
     if value is None:
         return "-"
@@ -73,14 +82,7 @@ def table(results: dict[str, Any]) -> str:
                     f"| {s['duplicates']} | {ratio} |"
                 )
         lines.append("")
-        for r in fan:
-            per_run = r.get("operator_writes_per_run")
-            if per_run:
-                parts = ", ".join(f"{what} {n:g}" for what, n in per_run.items() if what != "all")
-                lines.append(
-                    f"N={r['n']}, {r['qps_label']} QPS: the operator's writes per run "
-                    f"{per_run['all']:g} ({parts})"
-                )
+        lines += [_writes(f"N={r['n']}, {r['qps_label']} QPS", r) for r in fan]
         lines.append("")
     burst = results.get("burst") or []
     if burst:
@@ -97,6 +99,8 @@ def table(results: dict[str, Any]) -> str:
                 f"| {r['rerunnable_s']:.2f} s | {r['ratio']:.2f} | {r['annotate_s']:.2f} s "
                 f"| {_secs(r.get('per_run_p50_ms'))} / {_secs(r.get('per_run_p99_ms'))} |"
             )
+        lines.append("")
+        lines += [_writes(f"burst N={r['n']}", r) for r in burst]
         lines.append("")
     foot = results.get("footprint") or []
     if foot:

@@ -56,6 +56,10 @@ def test_metrics_count_runs_by_trigger_and_phase(
     assert samples["rerunnable_leader"] == 1
     assert samples["rerunnable_active_executions"] == 0
     assert samples["rerunnable_reconcile_duration_seconds_count"] > 0
+    # Every request is counted by what it wrote: two runs, two Jobs and two Executions made.
+    made = 'rerunnable_api_requests_total{{method="POST",resource="{}",code="201"}}'
+    assert samples[made.format("jobs")] == 2
+    assert samples[made.format("executions")] == 2
 
     # --log-format json: every line a JSON object with the fields log pipelines index.
     lines = [line for line in operator.log_path.read_text().splitlines() if line.strip()]

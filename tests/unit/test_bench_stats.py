@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench.scenarios import floor_job
+from bench.scenarios import floor_job, per_run
 from bench.stats import SeenJob, percentile, summarize_slots
 from bench.watchers import seen_job
 
@@ -91,3 +91,14 @@ def test_a_floor_job_counts_for_its_owner_and_slot_as_the_operators_would() -> N
     assert seen_job(job, SLOT + 2.0) == SeenJob(
         "fan-00007", job["metadata"]["name"], SLOT, SLOT + 2.0
     )
+
+
+def test_writes_per_run_by_kind_and_in_all() -> None:
+    writes = {"POST jobs": 2000, "PATCH executions/status": 3000, "POST events": 1000}
+    assert per_run(writes, 1000) == {
+        "PATCH executions/status": 3.0,
+        "POST events": 1.0,
+        "POST jobs": 2.0,
+        "all": 6.0,
+    }
+    assert per_run(writes, 0) == {}, "no run made: nothing to divide by"
