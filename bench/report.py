@@ -66,7 +66,9 @@ def table(results: dict[str, Any]) -> str:
         for r in fan:
             qps = f"{r['controller_manager_qps']:g}/{r['controller_manager_burst']}"
             qps += f" ({r['qps_label']})"
-            sides = [("rerunnable", "Rerunnable"), ("cronjob", "CronJob")]
+            sides = [("rerunnable", "Rerunnable")]
+            if r.get("cronjob"):
+                sides.append(("cronjob", "CronJob"))
             if r.get("floor"):
                 sides.append(("floor", "bare client, Jobs only (floor)"))
             for side, label in sides:

@@ -43,6 +43,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--slots", type=int, default=3, help="consecutive slots measured (default 3)")
     p.add_argument(
+        "--alone-from",
+        type=int,
+        default=5000,
+        help="fan-outs of this N or more run without CronJobs beside them, like the floor "
+        "(default 5000: its only target is against the floor)",
+    )
+    p.add_argument(
         "--scenarios",
         type=lambda s: [x for x in s.split(",") if x],
         default=list(SCENARIOS),
@@ -173,7 +180,10 @@ async def _phase(
                 operator.start()
                 for n in args.sizes:
                     log.info("fan-out N=%d, %d slots, QPS %s", n, args.slots, label)
-                    results["fanout"].append(await fanout(b, n, args.slots, label))
+                    beside = n < args.alone_from
+                    results["fanout"].append(
+                        await fanout(b, n, args.slots, label, cronjob_beside=beside)
+                    )
                     log.info("  %s", results["fanout"][-1])
             if label == "default" and "burst" in args.scenarios:
                 log.info("manual burst N=%d", args.burst_size)

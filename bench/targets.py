@@ -51,7 +51,7 @@ def _vs_floor(r: Row) -> float | None:
 
 
 def _vs_cronjob(r: Row) -> float | None:
-    return ratio(r["rerunnable"]["p99_ms"], r["cronjob"]["p99_ms"])
+    return ratio(r["rerunnable"]["p99_ms"], (r.get("cronjob") or {}).get("p99_ms"))
 
 
 def _scheduled(name: str, limit: float, row: Row | None) -> Target:

@@ -56,6 +56,22 @@ def by_name(results: dict[str, Any]) -> dict[str, Target]:
             id="an old run without a floor is not judged",
         ),
         pytest.param(
+            "alone",
+            {"fanout": [{**fan(5000, "default", 20000, 0, 13000), "cronjob": None}]},
+            "fanout 5000: p99 / bare-client floor",
+            1.538,
+            False,
+            id="fanout 5000 alone is judged against its floor",
+        ),
+        pytest.param(
+            "alone, cronjob",
+            {"fanout": [{**fan(1000, "default", 3000, 0, 2500), "cronjob": None}]},
+            "fanout 1000, default QPS: p99 / CronJob p99",
+            None,
+            None,
+            id="a fan-out without CronJobs beside it is not judged against CronJob",
+        ),
+        pytest.param(
             "cronjob",
             {"fanout": [fan(1000, "default", 6000, 60000, 3000)]},
             "fanout 1000, default QPS: p99 / CronJob p99",
