@@ -94,11 +94,11 @@ def test_a_floor_job_counts_for_its_owner_and_slot_as_the_operators_would() -> N
 
 
 def test_writes_per_run_by_kind_and_in_all() -> None:
-    writes = {"POST jobs": 2000, "PATCH executions/status": 3000, "POST events": 1000}
-    assert per_run(writes, 1000) == {
+    writes = {"POST jobs": 1000, "PATCH executions/status": 3000, "POST events": 1000}
+    assert per_run(writes) == {
         "PATCH executions/status": 3.0,
         "POST events": 1.0,
-        "POST jobs": 2.0,
-        "all": 6.0,
+        "POST jobs": 1.0,
+        "all": 5.0,
     }
-    assert per_run(writes, 0) == {}, "no run made: nothing to divide by"
+    assert per_run({"PATCH rerunnablejobs/status": 5}) == {}, "no run started: no figure"
