@@ -57,7 +57,7 @@ def test_metrics_count_runs_by_trigger_and_phase(
     assert samples["rerunnable_active_executions"] == 0
     assert samples["rerunnable_reconcile_duration_seconds_count"] > 0
     # Every request is counted by what it wrote: two runs, two Jobs and two Executions made.
-    made = 'rerunnable_api_requests_total{{method="POST",resource="{}",code="201"}}'
+    made = 'rerunnable_api_requests_total{{code="201",method="POST",resource="{}"}}'
     assert samples[made.format("jobs")] == 2
     assert samples[made.format("executions")] == 2
 
