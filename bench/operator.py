@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -11,18 +10,12 @@ from collections import Counter
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
+from tests.e2e.certs import free_port
 
 __all__ = ["WRITES", "OperatorUnderTest"]
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class OperatorUnderTest:
@@ -40,7 +33,7 @@ class OperatorUnderTest:
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
         with self.log_path.open("ab") as log:
             self.started_at = time.time()
-            self.metrics_port = _free_port()
+            self.metrics_port = free_port()
             self.process = subprocess.Popen(
                 [
                     sys.executable,

@@ -1,21 +1,14 @@
 """What the operator tells Prometheus and log pipelines, scraped from a real process."""
 
 import json
-import socket
 import urllib.request
 
 from lightkube import Client
 
+from tests.e2e.certs import free_port
 from tests.e2e.operator import OperatorProcess
 from tests.e2e.rjobs import annotate_run, create_rjob, manual_name, wait_phase
 from tests.e2e.waiting import wait_until
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def scrape(port: int) -> dict[str, float]:
