@@ -5,6 +5,8 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
+import aiohttp
+
 from bench.kubeapi import Api, ApiError, Body
 
 __all__ = [
@@ -89,14 +91,18 @@ async def make_namespace(api: Api, name: str) -> None:
 
 
 async def _delete_collection(api: Api, path: str, deadline: float) -> None:
-    """DELETE a collection; a 504 (20,000 Jobs take longer than the API server's request
-    timeout) deleted part of it: ask again for the rest."""
+    """DELETE a collection; a 504 or a dropped connection (20,000 Jobs, 100,000
+    RerunnableJobs take longer than the API server's request timeout) deleted part of
+    it: ask again for the rest."""
     while True:
         try:
             await api.request("DELETE", path, params={"propagationPolicy": "Background"})
             return
         except ApiError as e:
             if e.status != 504 or time.monotonic() > deadline:
+                raise
+        except (aiohttp.ClientError, TimeoutError):
+            if time.monotonic() > deadline:
                 raise
 
 

@@ -79,6 +79,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=[100, 1000, 10000, 100000],
         help="idle objects (default 100,1000,10000,100000)",
     )
+    p.add_argument(
+        "--status-floor-max",
+        type=int,
+        default=10000,
+        help="footprint: time the bare client's status writes up to this N (10000)",
+    )
     p.add_argument("--idle-window", type=float, default=60, help="seconds of idle CPU sampling")
     p.add_argument(
         "--schedule-limit",
@@ -196,7 +202,13 @@ async def _phase(
                 for n in args.footprint_sizes:
                     log.info("footprint N=%d", n)
                     results["footprint"].append(
-                        await footprint(b, n, args.idle_window, args.schedule_limit)
+                        await footprint(
+                            b,
+                            n,
+                            args.idle_window,
+                            args.schedule_limit,
+                            status_floor_max=args.status_floor_max,
+                        )
                     )
                     log.info("  %s", results["footprint"][-1])
             if label == "default" and "foreign" in args.scenarios:
@@ -271,6 +283,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.raised_qps != "none" and "fanout" in args.scenarios:
             qps, burst_ = args.raised_qps.split("/")
             await _phase(args, cluster, results, "raised", float(qps), int(burst_))
+    except Exception as e:  # what was measured before is written all the same
+        log.exception("the benchmark stopped")
+        results["error"] = repr(e)
     finally:
         if not args.keep_cluster:
             cluster.down()
@@ -292,6 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(targets_table(targets))
     print(f"machine: {results['machine']}")
     print(f"took {results['duration_s']} s; results in {path}")
+    if "error" in results:
+        print(f"stopped early: {results['error']}")
+        return 1
     return 0
 
 

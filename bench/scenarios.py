@@ -305,7 +305,9 @@ async def burst(b: Bench, n: int, concurrency: int) -> dict[str, Any]:
     }
 
 
-async def footprint(b: Bench, n: int, idle_window: float, limit: float) -> dict[str, Any]:
+async def footprint(
+    b: Bench, n: int, idle_window: float, limit: float, *, status_floor_max: int = 10000
+) -> dict[str, Any]:
     """Operator memory and CPU with N idle RerunnableJobs; start until all are scheduled."""
     b.operator.stop()
     ns = f"footprint-{n}"
@@ -331,7 +333,7 @@ async def footprint(b: Bench, n: int, idle_window: float, limit: float) -> dict[
     cpu0, t0 = b.operator.cpu_seconds(), time.monotonic()
     await asyncio.sleep(idle_window)
     idle = (b.operator.cpu_seconds() - cpu0) / (time.monotonic() - t0)
-    result = {
+    result: dict[str, Any] = {
         "n": n,
         "rss_mib": round(b.operator.rss_bytes() / MIB, 1),
         "peak_rss_mib": round(b.operator.rss_bytes("VmHWM") / MIB, 1),
@@ -342,9 +344,14 @@ async def footprint(b: Bench, n: int, idle_window: float, limit: float) -> dict[
         "limit_s": limit,
     }
     b.operator.stop()
-    if complete:
+    log.info("  %s", result)
+    if complete and n <= status_floor_max:
         result["status_floor_s"] = round(await _status_floor(b, path), 2)
-    await delete_namespaces(b.api, [ns])
+    try:
+        await delete_namespaces(b.api, [ns])
+    except Exception as e:  # the figures are taken: keep them, and say what failed
+        log.exception("  deleting %s failed", ns)
+        result["cleanup_error"] = repr(e)
     b.rjobs.forget(ns)
     return result
 
