@@ -105,7 +105,7 @@ def _ours(annotation: str) -> bool:
 def _pack_rerunnable_job(body: Body) -> bytes:
     """A RerunnableJob as its index keeps it: what `RerunnableJobState.from_body` reads, as
     compact JSON. A job is idle nearly all the time, so its state is parsed when a pass
-    reads it, not kept parsed: 0.7 KiB a job instead of 7.9 (docs/design.md, "Memory")."""
+    reads it, not kept parsed: 0.7 KiB a job instead of 7.9 (docs/design.md, "The store")."""
     meta = _meta(body)
     annotations: Mapping[str, Any] = meta.get("annotations") or {}
     kept = {
