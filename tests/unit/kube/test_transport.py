@@ -24,7 +24,7 @@ def serve(
     routes: list[web.RouteDef],
     scenario: Callable[[Transport], Awaitable[Any]],
     user: UserConfig,
-    answered: Answered | None = None,
+    answered: Answered = lambda method, path, status: None,
 ) -> Any:
     async def main() -> Any:
         app = web.Application()
@@ -32,11 +32,7 @@ def serve(
         server = TestServer(app, host="127.0.0.1")
         await server.start_server()
         cluster = ClusterConfig(server=str(server.make_url("")).rstrip("/"), user=user)
-        transport = (
-            Transport(cluster, Credentials(cluster))
-            if answered is None
-            else Transport(cluster, Credentials(cluster), answered=answered)
-        )
+        transport = Transport(cluster, Credentials(cluster), answered=answered)
         try:
             return await scenario(transport)
         finally:
