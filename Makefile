@@ -61,12 +61,16 @@ typecheck: venv ## mypy --strict
 test-unit: venv ## Unit tests (no cluster)
 	$(BIN)/pytest tests/unit
 
+.PHONY: test-chart
+test-chart: venv ## Chart unit tests: helm template and lint of helm/rerunnable (no cluster)
+	$(BIN)/pytest tests/chart
+
 .PHONY: test-e2e
 test-e2e: venv ## End-to-end tests on the local cluster (started if needed)
 	$(BIN)/pytest tests/e2e
 
 .PHONY: test
-test: lint typecheck test-unit test-e2e ## Everything CI runs: lint, types, unit and e2e tests
+test: lint typecheck test-unit test-chart test-e2e ## Everything CI runs: lint, types, unit, chart and e2e tests
 
 .PHONY: bench
 bench: venv ## Benchmark against CronJob on its own cluster (not in `make test`; BENCH_ARGS=--help)

@@ -12,11 +12,39 @@ rerunnable
 {{- end -}}
 {{- end -}}
 
+{{/*
+Labels of every object: call with (list $ "component"). The component says which part
+of the release an object belongs to (operator, webhook, reports, user-roles,
+admission-policy, crds, monitoring). commonLabels add to them and never replace one.
+*/}}
 {{- define "rerunnable.labels" -}}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
-{{ include "rerunnable.selectorLabels" . }}
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- $root := index . 0 -}}
+{{- $labels := fromYaml (include "rerunnable.selectorLabels" $root) -}}
+{{- $_ := set $labels "helm.sh/chart" (printf "%s-%s" $root.Chart.Name $root.Chart.Version) -}}
+{{- $_ = set $labels "app.kubernetes.io/component" (index . 1) -}}
+{{- $_ = set $labels "app.kubernetes.io/part-of" "rerunnable" -}}
+{{- $_ = set $labels "app.kubernetes.io/version" $root.Chart.AppVersion -}}
+{{- $_ = set $labels "app.kubernetes.io/managed-by" $root.Release.Service -}}
+{{- range $key, $_ := $root.Values.commonLabels -}}
+{{- if hasKey $labels $key -}}
+{{- fail (printf "commonLabels: %s is one of the chart's own labels and cannot be set" $key) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml (merge $labels (deepCopy ($root.Values.commonLabels | default dict))) -}}
+{{- end -}}
+
+{{/* The operator's pods: their selector labels and component, then commonLabels and podLabels. */}}
+{{- define "rerunnable.podLabels" -}}
+{{- $labels := fromYaml (include "rerunnable.selectorLabels" .) -}}
+{{- $_ := set $labels "app.kubernetes.io/component" "operator" -}}
+{{- $_ = set $labels "app.kubernetes.io/part-of" "rerunnable" -}}
+{{- range $key, $_ := .Values.podLabels -}}
+{{- if hasKey $labels $key -}}
+{{- fail (printf "podLabels: %s is one of the chart's own labels and cannot be set" $key) -}}
+{{- end -}}
+{{- end -}}
+{{- $extra := merge (deepCopy (.Values.podLabels | default dict)) (deepCopy (.Values.commonLabels | default dict)) -}}
+{{- toYaml (merge $labels $extra) -}}
 {{- end -}}
 
 {{- define "rerunnable.selectorLabels" -}}
