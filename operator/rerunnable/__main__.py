@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import kopf
 
     from rerunnable.controller.app import Operator
+    from rerunnable.controller.health import HealthServer
 
 __all__ = ["main"]
 
@@ -81,12 +82,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     _election_flags(parser)
     _webhook_flags(parser)
     _report_flags(parser)
-    parser.add_argument(
-        "--liveness",
-        metavar="URL",
-        default=None,
-        help="serve a liveness probe, e.g. http://0.0.0.0:8080/healthz",
-    )
+    _health_flags(parser)
     args = parser.parse_args(argv)
     _check(parser, args)
     return args
@@ -161,6 +157,22 @@ def _report_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _health_flags(parser: argparse.ArgumentParser) -> None:
+    health = parser.add_argument_group(
+        "health probes: /healthz (the process works), /readyz (its HTTPS servers answer)"
+    )
+    health.add_argument(
+        "--health-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="serve /healthz and /readyz over HTTP on PORT (default 0: off)",
+    )
+    health.add_argument(
+        "--health-addr", default="0.0.0.0", metavar="ADDR", help="address to listen on"
+    )
+
+
 def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse what cannot work, before connecting to anything (parser.error exits 2)."""
     if not 0 <= args.arm_ahead_seconds <= MAX_ARM_AHEAD:
@@ -202,6 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import rerunnable.handlers.watching
     from rerunnable.controller.app import Operator, Options
+    from rerunnable.controller.health import HealthServer, listen
     from rerunnable.controller.metrics import Metrics
     from rerunnable.controller.serving import ServingOptions
     from rerunnable.controller.supervisor import EXIT_FAILED
@@ -223,6 +236,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
+    health_socket = None
+    if args.health_port:
+        try:
+            health_socket = listen(args.health_addr, args.health_port)
+        except OSError as e:
+            print(
+                f"rerunnable: cannot serve health probes on port {args.health_port}: "
+                f"{e.strerror}; choose another --health-port, or 0 to turn them off",
+                file=sys.stderr,
+            )
+            return 1
     election = args.election if args.leader_elect else None
     options = Options(
         namespaces=tuple(args.namespace),
@@ -237,21 +261,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     operator = Operator(options, cluster, metrics=metrics)
     memo = kopf.Memo()
     memo["operator"] = operator
+    served: dict[str, ServingOptions] = {}
     if args.webhook_port:
         import rerunnable.handlers.webhooks  # noqa: F401  (registers the webhooks)
 
-        memo["webhook"] = ServingOptions(
+        memo["webhook"] = served["webhook server"] = ServingOptions(
             port=args.webhook_port, cert_dir=args.webhook_cert_dir, addr=args.webhook_addr
         )
-    asyncio.run(_operate(memo, operator, liveness=args.liveness))
+    if options.reports is not None:
+        served["report server"] = options.reports
+    health = (
+        HealthServer(health_socket, operator.supervisor, served)
+        if health_socket is not None
+        else None
+    )
+    asyncio.run(_operate(memo, operator, health=health))
     # kopf returns by itself only when one of its own tasks ended: a failure too.
     return 0 if operator.supervisor.is_stopping else EXIT_FAILED
 
 
-async def _operate(memo: "kopf.Memo", operator: "Operator", *, liveness: str | None) -> None:
-    """kopf.run, with our own signal handlers: the supervisor must know a stop is no crash."""
+async def _operate(
+    memo: "kopf.Memo", operator: "Operator", *, health: "HealthServer | None"
+) -> None:
+    """kopf.run, with our own signal handlers: the supervisor must know a stop is no crash.
+
+    The health server runs under the supervisor from the start, before kopf's tasks
+    (/readyz then says which server is not up yet); `Operator.stop` stops it.
+    """
     import kopf
 
+    if health is not None:
+        operator.supervisor.spawn(health.serve(), name="health-server")
     namespaces = list(operator.options.namespaces)
     stop_flag = asyncio.Event()
     existing = asyncio.all_tasks()
@@ -259,7 +299,6 @@ async def _operate(memo: "kopf.Memo", operator: "Operator", *, liveness: str | N
         standalone=True,
         clusterwide=not namespaces,
         namespaces=namespaces,
-        liveness_endpoint=liveness,
         memo=memo,
         stop_flag=stop_flag,
     )

@@ -5,9 +5,9 @@ streams run as long as the process does. If one of them ends while the operator
 is not stopping (an exception, or a return), a replica would be half alive: a
 leader that no longer renews but still writes, a standby whose watch is dead
 and that would lead blind. So the task's traceback is logged, the process is
-marked unhealthy (the liveness probe then fails) and it exits non-zero at once,
-without another write; Kubernetes restarts it, and the fresh process rebuilds
-its view from the API server.
+marked unhealthy (/healthz and /readyz then fail, controller.health) and it
+exits non-zero at once, without another write; Kubernetes restarts it, and the
+fresh process rebuilds its view from the API server.
 
 kopf keeps its watch streams in tasks of its own and does not notice when one
 dies; `adopt_kopf_watchers` finds them by name and supervises them too. Nor

@@ -1,2 +1,2 @@
-"""kopf's side of the operator. Importing `watching` registers the watch, start-up, login,
-probe and clean-up handlers; importing `webhooks` registers the admission webhooks."""
+"""kopf's side of the operator. Importing `watching` registers the watch, start-up, login
+and clean-up handlers; importing `webhooks` registers the admission webhooks."""

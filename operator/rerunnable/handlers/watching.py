@@ -146,15 +146,6 @@ async def start(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
     await operator.start(watches=watch_task_names(operator.options.namespaces))
 
 
-@kopf.on.probe(id="healthy")
-async def healthy(memo: Any, **_: Any) -> bool:
-    """The liveness probe fails once a supervised task has ended (the process is exiting)."""
-    failure = operator_of(memo).supervisor.failure
-    if failure is not None:
-        raise kopf.PermanentError(failure)
-    return True
-
-
 @kopf.on.cleanup()
 async def stop(memo: Any, **_: Any) -> None:
     await operator_of(memo).stop()
