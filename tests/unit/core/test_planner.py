@@ -514,8 +514,13 @@ def test_missed_runs(
     if want_missed is None:
         assert missed_events == [], case
         assert p.status.last_skipped is None, case
+        assert p.missed == 0, case
     else:
         (event,) = missed_events
+        # The count the shell adds to rerunnable_schedules_missed_total: what the event says
+        # (past MAX_MISSED_RUNS slots, a lower bound: those looked at, and one).
+        said = want_missed.split()[0]
+        assert p.missed == (int(said) if said.isdigit() else MAX_MISSED_RUNS), case
         assert event.type == "Warning", case
         assert want_missed in event.message, case
         skipped = p.status.last_skipped

@@ -159,6 +159,7 @@ def plan(
             )
         ),
         stalled=sum(1 for i in p.interrupts if i.status.reason == RunReason.STALLED),
+        missed=found.missed_slots,
         steps=tuple(initial_steps(rjob.spec.steps if rjob.spec else None)),
     )
 

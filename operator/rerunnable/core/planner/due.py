@@ -36,6 +36,7 @@ class Due:
     - token: a manual run token not handled yet, or None;
     - last_schedule_time, last_run_token: the status fields once these are handled;
     - missed: the slots dropped by the missed-run policy, as status.lastSkipped, or None;
+      missed_slots: how many (at least: past MAX_MISSED_RUNS slots, those looked at and one);
     - suspended: (reason, message) of the Suspended condition, or None; before `settle`
       only spec.suspend, suspendUntil and suspendAfterFailures, which stop every slot;
 
@@ -56,6 +57,7 @@ class Due:
     wake_at: datetime | None = None
     suspended: tuple[str, str] | None = None
     missed: SkippedRun | None = None
+    missed_slots: int = 0
     started: int = 0
 
     def missed_event(self) -> Event | None:
@@ -103,11 +105,12 @@ def find_due(
     slots: list[tuple[datetime, Trigger]] = []
     last_schedule_time = rjob.status.last_schedule_time
     missed = None
+    missed_slots = 0
     if schedule.crons and suspended is None:
         floor = _resume_floor(rjob, schedule, now)
         if floor != (last_schedule_time or rjob.created):
             last_schedule_time = floor
-        slots, latest, missed = _due_slots(spec, schedule, floor, now)
+        slots, latest, missed, missed_slots = _due_slots(spec, schedule, floor, now)
         if stops.remaining is not None:
             slots = slots[: stops.remaining]  # oldest first: the last ones allowed
         last_schedule_time = latest or last_schedule_time
@@ -124,6 +127,7 @@ def find_due(
         last_run_token=last_token,
         suspended=suspended,
         missed=missed,
+        missed_slots=missed_slots,
     )
 
 
@@ -231,9 +235,10 @@ def _latest(schedule: ValidSchedule, after: datetime, now: datetime) -> datetime
 
 def _due_slots(
     spec: RerunnableJobSpec, schedule: ValidSchedule, floor: datetime, now: datetime
-) -> tuple[list[tuple[datetime, Trigger]], datetime | None, SkippedRun | None]:
+) -> tuple[list[tuple[datetime, Trigger]], datetime | None, SkippedRun | None, int]:
     """The slots after `floor` to run now, the latest slot up to now (every one of them is
-    handled by this pass: run or missed), and the missed ones as a lastSkipped record."""
+    handled by this pass: run or missed), the missed ones as a lastSkipped record, and how
+    many they are."""
     tz = schedule.time_zone
     # Slots outside [startTime, endTime) are no slots: neither run nor missed.
     if spec.start_time is not None and spec.start_time - INSTANT > floor:
@@ -241,7 +246,7 @@ def _due_slots(
     until = now if spec.end_time is None else min(now, spec.end_time - INSTANT)
     fired = fire_times_between(schedule.crons, floor, until, tz, limit=MAX_MISSED_RUNS)
     if not fired.times:
-        return [], _latest(schedule, floor, now), None
+        return [], _latest(schedule, floor, now), None, 0
     # Times leave the planner in UTC: two readings of one instant then compare equal
     # (Python compares datetimes of one zone by wall time, which a DST fall-back repeats).
     times = [t.astimezone(UTC) for t in fired.times]
@@ -270,7 +275,7 @@ def _due_slots(
         earlier = fire_times_between(schedule.crons, floor, times[0] - INSTANT, tz, limit=1)
         dropped = [t.astimezone(UTC) for t in earlier.times] + dropped
     if not dropped:
-        return due, latest, None
+        return due, latest, None, 0
     policy = f"missedRunPolicy {spec.missed_run_policy.value}"
     if spec.starting_deadline_seconds is not None:
         policy += f", startingDeadlineSeconds {spec.starting_deadline_seconds}"
@@ -288,4 +293,4 @@ def _due_slots(
         reason=RunReason.MISSED_SCHEDULE,
         message=message,
     )
-    return due, latest, missed
+    return due, latest, missed, len(dropped)

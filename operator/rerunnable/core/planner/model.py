@@ -97,6 +97,8 @@ class Plan:
     wake_at: datetime | None = None
     # Runs that end Stalled in this plan, for metrics.
     stalled: int = 0
+    # Schedule slots this plan counts missed (the missed-run policy dropped them), for metrics.
+    missed: int = 0
     # The job's declared steps, Pending: a run's status gets them with its Job.
     steps: tuple[StepStatus, ...] = ()
 
