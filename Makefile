@@ -27,6 +27,10 @@ venv: $(BIN)/python ## Create .venv with the project and its dev tools
 k8s-bin: ## Build (or reuse) the pinned Kubernetes, etcd and kwok binaries
 	@hack/k8s-bin.sh
 
+.PHONY: promtool
+promtool: ## Build (or reuse) the pinned promtool, which checks and tests the chart's alerts
+	@hack/promtool.sh
+
 .PHONY: cluster
 cluster: ## Start the local cluster (CLUSTER=kwok default, or kind); idempotent
 	@hack/cluster.sh up
