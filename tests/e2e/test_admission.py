@@ -8,6 +8,8 @@ test's namespace alone (other tests share the cluster).
 
 import base64
 import json
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from subprocess import CompletedProcess
@@ -310,6 +312,37 @@ def test_with_the_webhook_down_runs_go_on_specs_are_refused_and_status_reports_b
 def rendered_webhook(cluster: Cluster, *args: str) -> list[dict[str, Any]]:
     text = helm_template(cluster, "rr", "ops", *args, show_only=("webhook.yaml",))
     return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+def probe(port: int, path: str) -> int | None:
+    """The HTTP status of the operator's health server at `path`; None: no answer."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as answer:
+            status: int = answer.status
+            return status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except OSError:
+        return None
+
+
+def test_a_replica_is_ready_once_its_webhook_server_answers(
+    cluster: Cluster, namespace: str, certs: Certs, operator: OperatorProcess
+) -> None:
+    """The chart's readinessProbe asks /readyz (the webhook fails closed)."""
+    webhook, health = free_port(), free_port()
+    operator.extra_args += ["--webhook-port", str(webhook), "--webhook-cert-dir", str(certs.dir)]
+    operator.extra_args += ["--webhook-addr", "127.0.0.1"]
+    operator.extra_args += ["--health-port", str(health), "--health-addr", "127.0.0.1"]
+    operator.start()
+    wait_until(
+        lambda: probe(health, "/readyz") == 200,
+        timeout=60,
+        what="/readyz to say the webhook server answers",
+    )
+    assert probe(health, "/healthz") == 200
+    operator.stop()
+    assert probe(health, "/readyz") is None
 
 
 def test_the_chart_makes_its_own_certificate_for_the_webhook_service(cluster: Cluster) -> None:
