@@ -709,6 +709,18 @@ def test_backoff_is_capped_at_five_minutes() -> None:
     assert [delay for _, delay in world.queue.delays][-4:] == [256.0, 300.0, 300.0, 300.0]
 
 
+def test_a_job_deleted_before_its_status_is_written_is_let_go_without_a_retry() -> None:
+    world = World()
+    world.seed(RERUNNABLE_JOB_KIND, rjob_body(token="t1"))
+    world.kube.remove(RERUNNABLE_JOB_KIND, NS, RJOB)  # the watch has not said so yet
+    calls = world.reconcile()
+
+    assert (PATCH_RJOB, RJOB) in verbs(calls)
+    assert world.queue.delays == []
+    assert world.metrics.reconcile_errors.collect()[0].samples == []
+    assert world.reconcile() == []  # the store knows it is gone: nothing more to do
+
+
 def test_the_api_server_away_is_retried_every_ten_seconds_at_most() -> None:
     world = World()
     world.seed(RERUNNABLE_JOB_KIND, rjob_body(token="t1"))

@@ -284,12 +284,18 @@ class Reconciler:
                 crash_point("before-status-written")
             # Onto the version planned from only: a write held up in the network and delivered
             # after another replica's (a deposed leader's) is refused, never a step back.
-            body = await self._kube.patch_rerunnable_job_status(
-                rjob.namespace,
-                rjob.name,
-                to_wire(p.status),
-                resource_version=rjob.resource_version,
-            )
+            try:
+                body = await self._kube.patch_rerunnable_job_status(
+                    rjob.namespace,
+                    rjob.name,
+                    to_wire(p.status),
+                    resource_version=rjob.resource_version,
+                )
+            except NotFoundError:
+                # Deleted since the watch last said (a namespace being emptied deletes
+                # thousands at once): nothing is left to keep, and no failure to retry.
+                self._store.deleted(Kind.RERUNNABLE_JOB, key, rjob.name)
+                return
             self._remember(
                 Kind.RERUNNABLE_JOB, key, rjob.name, body, RerunnableJobState.from_body(body)
             )
