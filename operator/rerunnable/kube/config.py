@@ -55,6 +55,19 @@ class UserConfig:
     client_certificate: bytes | None = None  # PEM
     client_key: bytes | None = None  # PEM
     exec: ExecConfig | None = None
+    # Impersonation (kubectl rerun --as, --as-group): sent as the Impersonate-User and
+    # Impersonate-Group headers of every request `Transport` makes.
+    impersonate: str | None = None
+    impersonate_groups: tuple[str, ...] = ()
+
+    def impersonation_headers(self) -> list[tuple[str, str]]:
+        """The Impersonate-* headers (a group per header, as client-go sends them)."""
+        if self.impersonate is None:
+            return []
+        return [
+            ("Impersonate-User", self.impersonate),
+            *(("Impersonate-Group", group) for group in self.impersonate_groups),
+        ]
 
 
 @dataclass(frozen=True)
@@ -92,12 +105,23 @@ def kubeconfig_paths(explicit: str | None = None) -> list[Path]:
     return [Path(p).expanduser() for p in candidates if Path(p).expanduser().is_file()]
 
 
-def load(explicit: str | None = None, *, context: str | None = None) -> ClusterConfig:
-    """The configuration to connect with; ConfigError saying what is missing or wrong."""
+def load(
+    explicit: str | None = None,
+    *,
+    context: str | None = None,
+    cluster: str | None = None,
+    user: str | None = None,
+) -> ClusterConfig:
+    """The configuration to connect with; ConfigError saying what is missing or wrong.
+
+    `cluster` and `user` (kubectl's --cluster, --user) name the kubeconfig's cluster and
+    user entries to use instead of the context's.
+    """
     paths = kubeconfig_paths(explicit)
     if paths:
-        return _from_files(paths, context)
-    if context is None and (IN_CLUSTER_DIR / "token").is_file():
+        return _from_files(paths, context, cluster, user)
+    no_choice = context is None and cluster is None and user is None
+    if no_choice and (IN_CLUSTER_DIR / "token").is_file():
         return in_cluster()
     raise ConfigError(
         "no kubeconfig found: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, "
@@ -130,7 +154,12 @@ class _Merged:
     users: dict[str, tuple[Entry, Path]] = field(default_factory=dict)
 
 
-def _from_files(paths: Sequence[Path], context: str | None) -> ClusterConfig:
+def _from_files(
+    paths: Sequence[Path],
+    context: str | None,
+    cluster_override: str | None = None,
+    user_override: str | None = None,
+) -> ClusterConfig:
     merged = _Merged()
     for path in paths:
         try:
@@ -158,6 +187,14 @@ def _from_files(paths: Sequence[Path], context: str | None) -> ClusterConfig:
         raise ConfigError(f"kubeconfig {where}: no context named {chosen!r}")
     ctx, _ = merged.contexts[chosen]
     cluster_name, user_name = ctx.get("cluster"), ctx.get("user")
+    if cluster_override is not None:
+        if cluster_override not in merged.clusters:
+            raise ConfigError(f"--cluster: no cluster named {cluster_override!r} in {where}")
+        cluster_name = cluster_override
+    if user_override is not None:
+        if user_override not in merged.users:
+            raise ConfigError(f"--user: no user named {user_override!r} in {where}")
+        user_name = user_override
     if cluster_name not in merged.clusters:
         raise ConfigError(
             f"kubeconfig {where} is not valid: context {chosen!r} names no known cluster"

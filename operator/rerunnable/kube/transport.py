@@ -6,6 +6,7 @@ watch streams use kopf's own session, logged in with the same `Credentials`.)
 An answer is a plain dict; a failure is one of `errors`' exceptions. A 401 makes
 the credentials refresh (token file re-read, exec plugin re-run) and the request
 go once more; a new client certificate from a plugin means a new TLS context.
+Impersonation (`UserConfig.impersonate`) is added here, to every request.
 
 With 1000 runs due at once, lightkube's typed models and its HTTP stack were
 about 40 % of the operator's CPU (py-spy; bench/README.md): plain JSON here.
@@ -32,7 +33,7 @@ __all__ = ["JSON", "LIST_CHUNK", "MERGE_PATCH", "NO_ANSWER", "TIMEOUT", "Answere
 Body = dict[str, Any]
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
-TIMEOUT = 10.0  # seconds per request
+TIMEOUT = 10.0  # seconds per request (None: no limit)
 LIST_CHUNK = 500
 NO_ANSWER = 0  # the status `Answered` is told of a request the API server never answered
 # Told of every request: its method, its path, the answer's HTTP status (or NO_ANSWER).
@@ -72,7 +73,7 @@ class Transport:
         cluster: ClusterConfig,
         credentials: Credentials,
         *,
-        timeout: float = TIMEOUT,
+        timeout: float | None = TIMEOUT,
         answered: Answered = _unobserved,
     ) -> None:
         self.cluster = cluster
@@ -145,10 +146,11 @@ class Transport:
         content_type: str,
         credential: Credential,
     ) -> tuple[int, str]:
-        headers = {"Accept": JSON, "Content-Type": content_type}
+        headers = [("Accept", JSON), ("Content-Type", content_type)]
         authorization = credential.authorization()
         if authorization:
-            headers["Authorization"] = authorization
+            headers.append(("Authorization", authorization))
+        headers.extend(self.cluster.user.impersonation_headers())
         session = self._open(credential)
         try:
             async with session.request(

@@ -220,3 +220,59 @@ def test_in_a_pod_the_service_account_is_used(home: Path, monkeypatch: pytest.Mo
     assert cluster.server == "https://10.0.0.1:443"
     assert cluster.user.token_file == sa / "token"
     assert (cluster.ca, cluster.namespace) == (CA, "ops")
+
+
+def two_of_each(home: Path) -> Path:
+    return kubeconfig(
+        home / "config",
+        contexts={"c1": ("k1", "u1")},
+        clusters={"k1": {"server": "https://one"}, "k2": {"server": "https://two"}},
+        users={"u1": {"token": "first"}, "u2": {"token": "second"}},
+    )
+
+
+@pytest.mark.parametrize(
+    ("case", "cluster", "user", "server", "token"),
+    [
+        ("the context's", None, None, "https://one", "first"),
+        ("--cluster replaces the cluster only", "k2", None, "https://two", "first"),
+        ("--user replaces the user only", None, "u2", "https://one", "second"),
+        ("both", "k2", "u2", "https://two", "second"),
+    ],
+)
+def test_cluster_and_user_overrides_replace_the_contexts(
+    home: Path, case: str, cluster: str | None, user: str | None, server: str, token: str
+) -> None:
+    path = two_of_each(home)
+    found = load(str(path), cluster=cluster, user=user)
+    assert (found.server, found.user.token) == (server, token), case
+    assert found.user.impersonate is None
+
+
+@pytest.mark.parametrize(
+    ("flag", "kwargs", "message"),
+    [
+        ("--cluster", {"cluster": "nope"}, "--cluster: no cluster named 'nope' in "),
+        ("--user", {"user": "nope"}, "--user: no user named 'nope' in "),
+    ],
+)
+def test_an_unknown_cluster_or_user_names_the_flag_and_the_file(
+    home: Path, flag: str, kwargs: dict[str, str], message: str
+) -> None:
+    path = two_of_each(home)
+    with pytest.raises(ConfigError) as raised:
+        load(str(path), **kwargs)
+    assert str(raised.value) == f"{message}{path}", flag
+
+
+def test_without_a_kubeconfig_cluster_or_user_is_not_the_service_account(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sa = home / "sa"
+    sa.mkdir()
+    (sa / "token").write_text("t")
+    monkeypatch.setattr("rerunnable.kube.config.IN_CLUSTER_DIR", sa)
+    with pytest.raises(ConfigError, match="no kubeconfig found"):
+        load(cluster="k2")
+    with pytest.raises(ConfigError, match="no kubeconfig found"):
+        load(user="u2")

@@ -171,3 +171,76 @@ def test_a_request_nobody_answered_is_told_as_no_answer() -> None:
     with pytest.raises(UnavailableError):
         asyncio.run(scenario())
     assert told == [("DELETE", JOBS.path("ns", "j"), NO_ANSWER)]
+
+
+@pytest.mark.parametrize(
+    ("case", "user", "expected"),
+    [
+        ("no impersonation", UserConfig(token="t"), ([], [])),
+        ("a user", UserConfig(token="t", impersonate="jane"), (["jane"], [])),
+        (
+            "a user and groups, a header each",
+            UserConfig(token="t", impersonate="jane", impersonate_groups=("dev", "ops")),
+            (["jane"], ["dev", "ops"]),
+        ),
+    ],
+)
+def test_impersonation_headers_go_with_every_request(
+    case: str, user: UserConfig, expected: tuple[list[str], list[str]]
+) -> None:
+    seen: list[tuple[str, list[str], list[str], str]] = []
+
+    async def record(request: web.Request) -> web.Response:
+        seen.append(
+            (
+                request.method,
+                request.headers.getall("Impersonate-User", []),
+                request.headers.getall("Impersonate-Group", []),
+                request.headers["Authorization"],
+            )
+        )
+        if request.method == "GET" and "continue" not in request.query:
+            return web.json_response({"items": [{}], "metadata": {"continue": "p2"}})
+        return web.json_response({"items": [{}], "metadata": {}})
+
+    async def scenario(t: Transport) -> None:
+        await t.request("PATCH", JOBS.path("ns", "j"), {}, content_type="x/y")
+        _ = [item async for item in t.list(JOBS, "ns")]  # both pages
+
+    path = JOBS.path("ns")
+    serve([web.get(path, record), web.patch(JOBS.path("ns", "j"), record)], scenario, user)
+    assert [(m, u, g) for m, u, g, _ in seen] == [("PATCH", *expected), *[("GET", *expected)] * 2]
+    assert {auth for *_, auth in seen} == {"Bearer t"}, case
+
+
+@pytest.mark.parametrize(
+    ("case", "timeout", "error"),
+    [
+        ("an answer later than the timeout", 0.2, True),
+        ("no limit", None, False),
+        ("a limit longer than the answer", 5.0, False),
+    ],
+)
+def test_the_timeout_applies_to_each_request(case: str, timeout: float | None, error: bool) -> None:
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(0.5)
+        return web.json_response({"metadata": {"name": "x"}})
+
+    async def main() -> Any:
+        app = web.Application()
+        app.add_routes([web.get(JOBS.path("ns", "j"), slow)])
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        cluster = ClusterConfig(server=str(server.make_url("")).rstrip("/"), user=UserConfig())
+        transport = Transport(cluster, Credentials(cluster), timeout=timeout)
+        try:
+            return await transport.request("GET", JOBS.path("ns", "j"))
+        finally:
+            await transport.close()
+            await server.close()
+
+    if error:
+        with pytest.raises(UnavailableError, match="Timeout"):
+            asyncio.run(main())
+    else:
+        assert asyncio.run(main()) == {"metadata": {"name": "x"}}, case
