@@ -129,7 +129,8 @@ def test_absent_global_flags_are_absent() -> None:
         ("cancel timeout without wait", ["cancel", "x", "--timeout", "5m"], "needs --wait"),
         ("zero count", ["next", "x", "-c", "0"], "between 1 and 1000"),
         ("count not a number", ["next", "x", "-c", "five"], "not a whole number"),
-        ("unknown output", ["history", "x", "-o", "wide"], "invalid choice"),
+        ("unknown output", ["history", "x", "-o", "table"], "invalid choice"),
+        ("next has no -o name", ["next", "x", "-o", "name"], "invalid choice"),
     ],
 )
 def test_usage_errors_exit_1(

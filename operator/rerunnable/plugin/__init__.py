@@ -1,13 +1,16 @@
 """`kubectl rerun`, the kubectl plugin for Rerunnable (console script `kubectl-rerun`).
 
-    kubectl rerun run NAME [--token TOKEN] [--wait [--timeout 10m]]
-    kubectl rerun history NAME [-o json|yaml]
-    kubectl rerun status EXECUTION [-o json|yaml]
-    kubectl rerun next NAME [-c 5] [-o json|yaml]
-    kubectl rerun suspend NAME [--until TIME]
-    kubectl rerun resume NAME
+    kubectl rerun run NAME [--token T] [-p NAME=VALUE] [--wait [--timeout 10m]] [-o name|json|yaml]
+    kubectl rerun cancel EXECUTION [--wait [--timeout 2m]] [-o name|json|yaml]
+    kubectl rerun history NAME [-o name|json|yaml|wide]
+    kubectl rerun status EXECUTION [-o name|json|yaml]
+    kubectl rerun next NAME [-c 5] [-o json|yaml|wide]
+    kubectl rerun suspend NAME [--until TIME] [-o name|json|yaml]
+    kubectl rerun resume NAME [-o name|json|yaml]
+    kubectl rerun backfill NAME --from TIME --to TIME [--parallel N] [--wait] [-o name|json|yaml]
 
-with the global flags -n/--namespace, --kubeconfig and --context.
+with the global flags -n/--namespace, --kubeconfig, --context, --cluster, --user, --as,
+--as-group and --request-timeout.
 
 Modules: `cli` (arguments, exit codes), `commands` (the shell: read, write,
 print), `cluster` (the API server), and the pure parts `parsing` (durations,

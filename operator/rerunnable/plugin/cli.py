@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import NoReturn, TextIO
 
 from rerunnable import __version__
+from rerunnable.kube.transport import TIMEOUT
 from rerunnable.plugin.cluster import connect
 from rerunnable.plugin.commands import (
     Console,
@@ -27,8 +28,8 @@ from rerunnable.plugin.commands import (
     suspend_command,
 )
 from rerunnable.plugin.errors import PluginError
-from rerunnable.plugin.output import OUTPUT_FORMATS
-from rerunnable.plugin.parsing import parse_duration
+from rerunnable.plugin.output import OBJECT_FORMATS, TABLE_FORMATS
+from rerunnable.plugin.parsing import parse_duration, parse_request_timeout
 
 __all__ = ["build_parser", "main", "parse_args"]
 
@@ -36,6 +37,7 @@ PROG = "kubectl rerun"
 DEFAULT_TIMEOUT = "1h"
 MAX_COUNT = 1000
 EXIT_INTERRUPTED = 130
+NEXT_FORMATS = ("json", "yaml", "wide")  # not objects: no -o name
 
 _TOP_EPILOG = """\
 examples:
@@ -51,10 +53,19 @@ examples:
 
 Put the global flags after "kubectl rerun" (kubectl refuses flags placed
 before a plugin's name): kubectl rerun history NAME -n team-a --context prod.
+They mean what kubectl's do: --cluster and --user replace the context's
+kubeconfig cluster or user; --as (and --as-group, repeatable) impersonate in
+every request (needs the RBAC verb impersonate); --request-timeout limits each
+request ("0": no limit; default 10s), not --wait, which --timeout limits.
 "kubectl rerun COMMAND --help" shows each command's flags and examples.
 
+-o/--output: every command takes it. run, cancel, status, suspend, resume and
+backfill print the object they act on (-o name|json|yaml, as kubectl annotate
+-o does; the lines for people go to stderr then); history prints the
+Executions (name|json|yaml|wide); next prints the times (json|yaml|wide).
+
 exit codes: 0 ok; 1 error, or the run failed, was interrupted or was refused;
-2 run --wait timed out (the run goes on).
+2 --wait (or run -o json|yaml) timed out (the run goes on).
 """
 
 _RUN_EPILOG = f"""\
@@ -68,6 +79,11 @@ With --wait, prints a line each time the run's phase or progress changes and
 exits 0 if it succeeds, 1 if it fails, is interrupted or is refused (e.g.
 concurrencyPolicy Forbid while another run is active, or an invalid spec),
 2 when --timeout (default {DEFAULT_TIMEOUT}) passes first.
+
+With -o name, prints execution.rerunnable.dev/NAME-m... (as kubectl -o name)
+on stdout as soon as the run is requested; with -o json|yaml, the Execution
+once the operator has created it (within --timeout; exit 1 if the run is
+refused, 2 on a timeout). The other lines go to stderr then.
 
 With -p NAME=VALUE (repeatable), the run gets the job's declared parameter
 NAME (spec.parameters) as the environment variable NAME of its containers;
@@ -84,6 +100,8 @@ examples:
   kubectl rerun run nightly-backup --wait
   kubectl rerun run nightly-backup --wait --timeout 10m -n team-a
   kubectl rerun run nightly-backup --token "$CI_PIPELINE_ID" --wait   # safe to retry
+  name=$(kubectl rerun run nightly-backup -o name)   # execution.rerunnable.dev/nightly-backup-m...
+  kubectl rerun run nightly-backup -o json | jq -r .metadata.name
 """
 
 _BACKFILL_EPILOG = f"""\
@@ -97,7 +115,8 @@ The same range again changes nothing; a new range replaces the old one.
 
 With --wait, prints the progress as it changes and exits 0 once every run has
 ended and none failed, 1 if some failed or the backfill is refused, 2 when
---timeout (default {DEFAULT_TIMEOUT}) passes first.
+--timeout (default {DEFAULT_TIMEOUT}) passes first. -o name|json|yaml prints the
+RerunnableJob as the request left it.
 
 examples:
   kubectl rerun backfill nightly-report --from 2026-11-01T00:00:00Z --to 2026-11-08T00:00:00Z
@@ -115,10 +134,12 @@ is not changed: exit 1, with how it finished.
 
 With --wait, exits 0 once the run has ended Cancelled, 1 if it finished
 otherwise first, 2 when --timeout (default {DEFAULT_TIMEOUT}) passes first.
+-o name|json|yaml prints the Execution as the cancel left it.
 
 examples:
   kubectl rerun cancel nightly-backup-m1a2b3c4d
   kubectl rerun cancel nightly-backup-m1a2b3c4d --wait --timeout 2m
+  kubectl rerun cancel nightly-backup-m1a2b3c4d -o name
   kubectl rerun history nightly-backup      # the names of its runs
 """
 
@@ -127,17 +148,20 @@ Lists the Executions labelled rerunnable.dev/rerunnable-job=NAME, newest
 first. SCHEDULED and STARTED are ages (as kubectl's AGE), DURATION runs to the
 end of the run (or to now while it runs), PROGRESS is succeeded/total pods.
 Finished runs beyond the job's history limits are pruned by the operator.
--o json|yaml prints the Execution objects as a kubectl List.
+-o json|yaml prints the Execution objects as a kubectl List, -o name a line
+execution.rerunnable.dev/NAME each; -o wide adds JOB (the run's Job), TOKEN
+(of a manual run), COMPLETED (an age) and MESSAGE.
 
 examples:
   kubectl rerun history nightly-backup
+  kubectl rerun history nightly-backup -o wide
   kubectl rerun history nightly-backup -o json | jq -r '.items[0].status.phase'
 """
 
 _STATUS_EPILOG = """\
 Progress, the message and the steps are what the run's workload reported
 (spec.reporting); pods are those of the run's Job. -o json|yaml prints the
-Execution object.
+Execution object, -o name execution.rerunnable.dev/NAME.
 
 examples:
   kubectl rerun status nightly-backup-m1a2b3c4d
@@ -149,7 +173,9 @@ Computes the upcoming scheduled runs locally from the spec, as the operator
 does (all schedules merged, Jenkins H resolved for this object, DST rules of
 the job's timeZone), shown in the job's time zone and in UTC. A suspended job
 has none; with suspendUntil in the future the list starts at that time. Manual
-runs are not scheduled and not listed.
+runs are not scheduled and not listed. -o wide adds EXECUTION, the name the
+run of each time will have, and ARMED (true: that Execution exists already,
+armed ahead of its time); -o json|yaml prints the same as data.
 
 Note: -n is the namespace, as everywhere in kubectl. The number of runs is
 -c/--count: "next NAME -n 5" means namespace "5".
@@ -158,6 +184,7 @@ examples:
   kubectl rerun next nightly-backup
   kubectl rerun next nightly-backup -c 10 -n team-a
   kubectl rerun next nightly-backup -o json
+  kubectl rerun next nightly-backup -o wide
 """
 
 _SUSPEND_EPILOG = """\
@@ -166,7 +193,7 @@ With --until, sets spec.suspendUntil (and spec.suspend: false): scheduled runs
 resume by themselves at that time. TIME is RFC 3339 (2026-11-23T08:00:00Z,
 2026-11-23T09:00:00+01:00) or a duration from now (30m, 2h, 1d, 1h30m).
 Slots that fall in a suspension are not run afterwards. Manual runs are not
-suspended.
+suspended. -o name|json|yaml prints the RerunnableJob as left.
 
 examples:
   kubectl rerun suspend nightly-backup
@@ -176,10 +203,11 @@ examples:
 
 _RESUME_EPILOG = """\
 Sets spec.suspend: false and removes spec.suspendUntil. Slots that fell in
-the suspension are not run.
+the suspension are not run. -o name|json|yaml prints the RerunnableJob as left.
 
-example:
+examples:
   kubectl rerun resume nightly-backup
+  kubectl rerun resume nightly-backup -o name
 """
 
 
@@ -215,10 +243,20 @@ def _parameter(text: str) -> tuple[str, str]:
     return name, value
 
 
-def _global_flags() -> _Parser:
-    """-n/--namespace, --kubeconfig, --context: accepted before and after the command.
+def _request_timeout(text: str) -> float | None:
+    try:
+        return parse_request_timeout(text)
+    except PluginError as e:
+        raise argparse.ArgumentTypeError(e.message.removeprefix("--request-timeout: ")) from None
 
-    Defaults are SUPPRESS so that a subcommand's absent flag does not hide a given one.
+
+def _global_flags(*, before: bool = False) -> _Parser:
+    """-n/--namespace, --kubeconfig, --context, --cluster, --user, --as, --as-group,
+    --request-timeout: accepted before and after the command (`before`: the parser before it).
+
+    Defaults are SUPPRESS so that a subcommand's absent flag does not hide a given one; the
+    one flag that adds up, --as-group, is kept apart before the command (`parse_args` joins
+    both lists: a subcommand's value would replace the one given before).
     """
     flags = _Parser(add_help=False)
     group = flags.add_argument_group("global flags")
@@ -239,16 +277,57 @@ def _global_flags() -> _Parser:
         default=argparse.SUPPRESS,
         help="kubeconfig context (default: the current context)",
     )
+    group.add_argument(
+        "--cluster",
+        default=argparse.SUPPRESS,
+        help="kubeconfig cluster to use instead of the context's",
+    )
+    group.add_argument(
+        "--user",
+        default=argparse.SUPPRESS,
+        help="kubeconfig user to use instead of the context's",
+    )
+    group.add_argument(
+        "--as",
+        dest="as_user",
+        default=argparse.SUPPRESS,
+        metavar="USER",
+        help="impersonate USER (a user or system:serviceaccount:NS:NAME) in every request",
+    )
+    group.add_argument(
+        "--as-group",
+        dest="as_groups_before" if before else "as_groups",
+        action="append",
+        default=argparse.SUPPRESS,
+        metavar="GROUP",
+        help="with --as: impersonate GROUP too (repeatable)",
+    )
+    group.add_argument(
+        "--request-timeout",
+        type=_request_timeout,
+        default=argparse.SUPPRESS,
+        metavar="DURATION",
+        help="how long to wait for the answer to each request: seconds (30) or a duration"
+        " (30s, 1m); 0: no limit (default 10s; --wait's limit is --timeout)",
+    )
     return flags
 
 
-def _output_flag(parser: argparse.ArgumentParser) -> None:
+_OUTPUT_HELP = {
+    "name": "name (kind.group/name, as kubectl -o name)",
+    "json": "json",
+    "yaml": "yaml",
+    "wide": "wide (the table with more columns)",
+}
+
+
+def _output_flag(parser: argparse.ArgumentParser, formats: Sequence[str], what: str) -> None:
     parser.add_argument(
         "-o",
         "--output",
-        choices=OUTPUT_FORMATS,
+        choices=formats,
         default=None,
-        help="print json or yaml instead of a table",
+        help=f"print {what} as {', '.join(_OUTPUT_HELP[f] for f in formats)}",
     )
 
 
@@ -262,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=_TOP_EPILOG,
         formatter_class=formatter,
-        parents=[flags],
+        parents=[_global_flags(before=True)],
     )
     parser.add_argument("--version", action="version", version=f"kubectl-rerun {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -285,15 +364,15 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("name", metavar="NAME", help="name of the RerunnableJob")
         return sub
 
-    def wait_flags(sub: argparse.ArgumentParser, wait_help: str) -> None:
+    def wait_flags(sub: argparse.ArgumentParser, wait_help: str, timeout_also: str = "") -> None:
         sub.add_argument("--wait", action="store_true", help=wait_help)
         sub.add_argument(
             "--timeout",
             type=_duration,
             default=None,
             metavar="DURATION",
-            help=f"with --wait: give up after this long, exit 2 (default {DEFAULT_TIMEOUT};"
-            " e.g. 30s, 10m, 1h)",
+            help=f"with --wait{timeout_also}: give up after this long, exit 2 (default"
+            f" {DEFAULT_TIMEOUT}; e.g. 30s, 10m, 1h)",
         )
 
     run = command("run", "start a manual run of a RerunnableJob now", _RUN_EPILOG)
@@ -302,7 +381,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="the run's token (default: kubectl-rerun-<UTC time>-<random>); the same token"
         " never starts a second run",
     )
-    wait_flags(run, "follow the run until it ends; exit 0, 1 or 2")
+    wait_flags(
+        run, "follow the run until it ends; exit 0, 1 or 2", " or -o json|yaml (its creation)"
+    )
+    _output_flag(run, OBJECT_FORMATS, "the run's Execution")
     run.add_argument(
         "-p",
         "--parameter",
@@ -321,9 +403,10 @@ def build_parser() -> argparse.ArgumentParser:
         of_a_run=True,
     )
     wait_flags(cancel, "wait until the run has ended; exit 0, 1 or 2")
+    _output_flag(cancel, OBJECT_FORMATS, "the Execution as cancelled")
 
     history = command("history", "list the Executions of a RerunnableJob", _HISTORY_EPILOG)
-    _output_flag(history)
+    _output_flag(history, TABLE_FORMATS, "the Executions")
 
     status = command(
         "status",
@@ -331,13 +414,13 @@ def build_parser() -> argparse.ArgumentParser:
         _STATUS_EPILOG,
         of_a_run=True,
     )
-    _output_flag(status)
+    _output_flag(status, OBJECT_FORMATS, "the Execution")
 
     upcoming = command("next", "list the upcoming scheduled runs of a RerunnableJob", _NEXT_EPILOG)
     upcoming.add_argument(
         "-c", "--count", type=_count, default=5, help="how many runs to list (default 5)"
     )
-    _output_flag(upcoming)
+    _output_flag(upcoming, NEXT_FORMATS, "the upcoming runs")
 
     suspend = command("suspend", "stop the scheduled runs of a RerunnableJob", _SUSPEND_EPILOG)
     suspend.add_argument(
@@ -345,8 +428,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TIME",
         help="resume by itself at TIME: RFC 3339, or a duration from now (30m, 2h, 1d)",
     )
+    _output_flag(suspend, OBJECT_FORMATS, "the RerunnableJob as suspended")
 
-    command("resume", "resume the scheduled runs of a RerunnableJob", _RESUME_EPILOG)
+    resume = command("resume", "resume the scheduled runs of a RerunnableJob", _RESUME_EPILOG)
+    _output_flag(resume, OBJECT_FORMATS, "the RerunnableJob as resumed")
 
     fill = command("backfill", "run the slots of a past time range", _BACKFILL_EPILOG)
     fill.add_argument("--from", dest="start", required=True, metavar="TIME",
@@ -357,6 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="backfill runs at once (default 1; with concurrencyPolicy other than"
                       " Allow, always 1)")  # fmt: skip
     wait_flags(fill, "follow the backfill until every run has ended; exit 0, 1 or 2")
+    _output_flag(fill, OBJECT_FORMATS, "the RerunnableJob as the request left it")
     return parser
 
 
@@ -366,8 +452,20 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     if args.command is None:
         parser.print_help(sys.stderr)
         parser.exit(1)
+    groups = [*getattr(args, "as_groups_before", []), *getattr(args, "as_groups", [])]
+    if hasattr(args, "as_groups_before"):
+        del args.as_groups_before
+    if groups:
+        args.as_groups = groups
+        if not getattr(args, "as_user", ""):
+            parser.error("--as-group: needs --as (the user to impersonate)")
+    if hasattr(args, "as_user") and not args.as_user:
+        parser.error("--as must not be empty")
     if args.command in ("run", "cancel", "backfill") and args.timeout is not None and not args.wait:
-        parser.error("--timeout needs --wait")
+        if args.command != "run":
+            parser.error("--timeout needs --wait")
+        if args.output not in ("json", "yaml"):
+            parser.error("--timeout needs --wait or -o json|yaml")
     if args.command == "run":
         names = [name for name, _ in args.parameters]
         if twice := sorted({n for n in names if names.count(n) > 1}):
@@ -382,6 +480,11 @@ def dispatch(args: argparse.Namespace, console: Console) -> int:
         kubeconfig=getattr(args, "kubeconfig", None),
         context=getattr(args, "context", None),
         namespace=getattr(args, "namespace", None),
+        cluster=getattr(args, "cluster", None),
+        user=getattr(args, "user", None),
+        impersonate=getattr(args, "as_user", None),
+        impersonate_groups=getattr(args, "as_groups", ()),
+        request_timeout=getattr(args, "request_timeout", TIMEOUT),
     ) as cluster:
         if args.command == "run":
             token = args.token or default_token(console.now(), secrets.token_hex(3))
@@ -394,11 +497,17 @@ def dispatch(args: argparse.Namespace, console: Console) -> int:
                 timeout=timeout,
                 console=console,
                 sent=dict(args.parameters),
+                output=args.output,
             )
         if args.command == "cancel":
             timeout = args.timeout or parse_duration(DEFAULT_TIMEOUT)
             return cancel_command(
-                cluster, args.name, wait=args.wait, timeout=timeout, console=console
+                cluster,
+                args.name,
+                wait=args.wait,
+                timeout=timeout,
+                console=console,
+                output=args.output,
             )
         if args.command == "history":
             return history_command(cluster, args.name, output=args.output, console=console)
@@ -409,9 +518,11 @@ def dispatch(args: argparse.Namespace, console: Console) -> int:
                 cluster, args.name, count=args.count, output=args.output, console=console
             )
         if args.command == "suspend":
-            return suspend_command(cluster, args.name, until=args.until, console=console)
+            return suspend_command(
+                cluster, args.name, until=args.until, console=console, output=args.output
+            )
         if args.command == "resume":
-            return resume_command(cluster, args.name, console=console)
+            return resume_command(cluster, args.name, console=console, output=args.output)
         if args.command == "backfill":
             return backfill_command(
                 cluster,
@@ -422,6 +533,7 @@ def dispatch(args: argparse.Namespace, console: Console) -> int:
                 wait=args.wait,
                 timeout=args.timeout or parse_duration(DEFAULT_TIMEOUT),
                 console=console,
+                output=args.output,
             )
     raise AssertionError(f"unknown command {args.command!r}")  # pragma: no cover
 

@@ -9,15 +9,16 @@ server's message, so commands never show a traceback for an expected failure.
 """
 
 import asyncio
-from collections.abc import Coroutine, Iterator, Mapping
+from collections.abc import Coroutine, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from rerunnable.api.names import LABEL_EXECUTION, LABEL_RERUNNABLE_JOB
 from rerunnable.kube import ConfigError, Credentials, KubeError, NotFoundError, load
 from rerunnable.kube.errors import ConflictError, UnavailableError
 from rerunnable.kube.resources import EVENTS, EXECUTIONS, PODS, RERUNNABLE_JOBS
-from rerunnable.kube.transport import MERGE_PATCH, Transport
+from rerunnable.kube.transport import MERGE_PATCH, TIMEOUT, Transport
 from rerunnable.plugin.errors import PluginError
 
 __all__ = ["ApiCluster", "Cluster", "TransientError", "connect"]
@@ -194,20 +195,39 @@ class ApiCluster(Cluster):
 
 @contextmanager
 def connect(
-    *, kubeconfig: str | None, context: str | None, namespace: str | None
+    *,
+    kubeconfig: str | None,
+    context: str | None,
+    namespace: str | None,
+    cluster: str | None = None,
+    user: str | None = None,
+    impersonate: str | None = None,
+    impersonate_groups: Sequence[str] = (),
+    request_timeout: float | None = TIMEOUT,
 ) -> Iterator[Cluster]:
-    """A Cluster for the kubeconfig's context (or --context); namespace: given, the context's,
-    else "default". API and connection errors inside become PluginError."""
+    """A Cluster for the kubeconfig's context (or --context), with its cluster or user entry
+    replaced by --cluster or --user, as --as (and --as-group) if given, each request limited
+    to `request_timeout` seconds (None: no limit); namespace: given, the context's, else
+    "default". API and connection errors inside become PluginError."""
     try:
-        config = load(kubeconfig, context=context)
+        config = load(kubeconfig, context=context, cluster=cluster, user=user)
     except ConfigError as e:
         raise PluginError(str(e)) from None
+    if impersonate is not None:
+        who = replace(
+            config.user, impersonate=impersonate, impersonate_groups=tuple(impersonate_groups)
+        )
+        config = replace(config, user=who)
     with asyncio.Runner() as runner:
-        transport = Transport(config, Credentials(config))
+        transport = Transport(config, Credentials(config), timeout=request_timeout)
         try:
             yield ApiCluster(transport, namespace or config.namespace, runner)
         except UnavailableError as e:
-            raise PluginError(f"cannot reach the API server: {e.message}") from None
+            limit = ""
+            if "Timeout" in e.message and request_timeout is not None:
+                limit = f" (no answer within the request timeout, {request_timeout:g}s;"
+                limit += " --request-timeout)"
+            raise PluginError(f"cannot reach the API server: {e.message}{limit}") from None
         except KubeError as e:
             raise PluginError(e.message) from None
         except ConfigError as e:

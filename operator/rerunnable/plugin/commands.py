@@ -8,7 +8,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, TextIO
 
@@ -24,6 +24,7 @@ from rerunnable.api.v1alpha1 import (
 )
 from rerunnable.core import parameters
 from rerunnable.core.naming import manual_execution_name
+from rerunnable.kube.resources import EXECUTIONS
 from rerunnable.plugin.backfilling import backfill_annotations, check_backfill, look
 from rerunnable.plugin.cancelling import (
     CANCEL_PATCH,
@@ -51,7 +52,14 @@ from rerunnable.plugin.follow import (
     token_handled,
 )
 from rerunnable.plugin.history import history_table, newest_first
-from rerunnable.plugin.output import NONE, dump, read_status, short_duration
+from rerunnable.plugin.output import (
+    NONE,
+    dump,
+    formatted,
+    read_status,
+    resource_name,
+    short_duration,
+)
 from rerunnable.plugin.parsing import parse_until
 from rerunnable.plugin.status import status_text
 from rerunnable.plugin.upcoming import upcoming_json, upcoming_runs, upcoming_text
@@ -98,6 +106,18 @@ class Console:
         return self.now().astimezone(self.local_zone)
 
 
+def for_people(console: Console, output: str | None) -> Console:
+    """With -o name|json|yaml, stdout holds only the objects: the lines for people go to
+    stderr."""
+    return replace(console, out=console.err) if output in ("name", "json", "yaml") else console
+
+
+def execution_resource_name(name: str) -> str:
+    """`execution.rerunnable.dev/NAME`, as -o name prints an Execution."""
+    kind = {"apiVersion": EXECUTIONS.api_version, "kind": EXECUTIONS.kind}
+    return resource_name({**kind, "metadata": {"name": name}})
+
+
 def default_token(now: datetime, random_hex: str) -> str:
     """`kubectl-rerun-20261122T080304Z-a1b2c3`: sortable, and unique enough per invocation."""
     return f"kubectl-rerun-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{random_hex}"
@@ -115,8 +135,13 @@ def run_command(
     timeout: timedelta,
     console: Console,
     sent: Mapping[str, str] | None = None,
+    output: str | None = None,
 ) -> int:
-    """Request the run of `token`, with the parameters `sent` (if any) in the same PATCH."""
+    """Request the run of `token`, with the parameters `sent` (if any) in the same PATCH.
+
+    With `output` (-o name|json|yaml) the run's Execution is printed once requested: its
+    name at once; json|yaml once the operator has created it (within `timeout`)."""
+    shown, console = console, for_people(console, output)
     rjob = cluster.get_rjob(name)
     execution_name = manual_execution_name(name, token)
     existing = cluster.find_execution(execution_name)
@@ -140,6 +165,13 @@ def run_command(
             f"execution.rerunnable.dev/{execution_name} requested"
             f" (rerunnablejob/{name}, token {token}{with_values})"
         )
+    if output == "name":
+        shown.out.write(execution_resource_name(execution_name) + "\n")
+    elif output is not None:
+        created = existing or _created(cluster, name, token, execution_name, timeout, console)
+        if created is None:
+            return _timed_out(execution_name, timeout, _Followed(seen=False), console)
+        shown.out.write(formatted(created, output))
     if not wait:
         held = refusal(rjob, token) if existing is None else None
         if held is not None:
@@ -148,6 +180,36 @@ def run_command(
     return _follow(
         cluster, name, token, execution_name, timeout, console, seen=existing is not None
     )
+
+
+def _created(
+    cluster: Cluster,
+    name: str,
+    token: str,
+    execution_name: str,
+    timeout: timedelta,
+    console: Console,
+) -> Mapping[str, Any] | None:
+    """The Execution of `token` once the operator has created it; None if `timeout` passes
+    first. PluginError if the run is refused, or gone already."""
+    deadline = console.monotonic() + timeout.total_seconds()
+    while True:
+        try:
+            rjob, execution = cluster.look(name, execution_name)
+        except TransientError:
+            pass
+        else:
+            if execution is not None:
+                return execution
+            verdict = assess(
+                token=token, execution_name=execution_name, rjob=rjob, execution=None, seen=False
+            )
+            if verdict.state in ("refused", "vanished"):
+                raise PluginError(verdict.message)
+        remaining = deadline - console.monotonic()
+        if remaining <= 0:
+            return None
+        console.sleep(min(POLL_INTERVAL, remaining))
 
 
 def _listed(values: Mapping[str, str]) -> str:
@@ -352,10 +414,18 @@ def _timed_out(
 
 
 def cancel_command(
-    cluster: Cluster, name: str, *, wait: bool, timeout: timedelta, console: Console
+    cluster: Cluster,
+    name: str,
+    *,
+    wait: bool,
+    timeout: timedelta,
+    console: Console,
+    output: str | None = None,
 ) -> int:
     """Ask for the cancel of a run (once: a second ask is a no-op), and with --wait follow the
-    run until it has ended. A run that has already ended is refused: exit 1, nothing changed."""
+    run until it has ended. A run that has already ended is refused: exit 1, nothing changed.
+    With `output` (-o), the Execution as the cancel left it is printed."""
+    shown, console = console, for_people(console, output)
     while True:
         execution = cluster.get_execution(name)
         verdict = cancel_verdict(execution)
@@ -364,10 +434,14 @@ def cancel_command(
         if verdict.action == "asked":
             break
         version = execution["metadata"]["resourceVersion"]
-        if cluster.patch_execution(name, CANCEL_PATCH, version) is not None:
+        patched = cluster.patch_execution(name, CANCEL_PATCH, version)
+        if patched is not None:
+            execution = patched
             break
         # Changed since we looked (by the operator, or by another cancel): look again.
     console.say(verdict.message)
+    if output is not None:
+        shown.out.write(formatted(execution, output))
     if not wait:
         return EXIT_OK
     deadline = console.monotonic() + timeout.total_seconds()
@@ -400,13 +474,12 @@ def cancel_command(
 def history_command(cluster: Cluster, name: str, *, output: str | None, console: Console) -> int:
     cluster.get_rjob(name)  # a clear error for a missing RerunnableJob, not an empty list
     executions = newest_first(cluster.executions_of(name))
-    if output:
-        listing = {"apiVersion": "v1", "kind": "List", "items": executions, "metadata": {}}
-        console.out.write(dump(listing, output))
+    if output in ("json", "yaml") or (output == "name" and executions):
+        console.out.write(formatted(executions, output))
     elif not executions:
         console.warn(f"No Executions of rerunnablejob/{name} in namespace {cluster.namespace}.")
     else:
-        console.out.write(history_table(executions, console.now()))
+        console.out.write(history_table(executions, console.now(), wide=output == "wide"))
     return EXIT_OK
 
 
@@ -418,9 +491,7 @@ def status_command(
 ) -> int:
     found = cluster.get_execution(execution)
     if output:
-        meta = dict(found.get("metadata") or {})
-        meta.pop("managedFields", None)
-        console.out.write(dump({**found, "metadata": meta}, output))
+        console.out.write(formatted(found, output))
     else:
         console.out.write(status_text(found, cluster.pods_of(execution), console.now()))
     return EXIT_OK
@@ -440,10 +511,10 @@ def next_command(
         raise
     now = console.now()
     upcoming = upcoming_runs(rjob, count=count, now=now, executions=cluster.executions_of(name))
-    if output:
+    if output in ("json", "yaml"):
         console.out.write(dump(upcoming_json(upcoming), output))
     else:
-        console.out.write(upcoming_text(upcoming, now=now))
+        console.out.write(upcoming_text(upcoming, now=now, wide=output == "wide"))
     return EXIT_OK
 
 
@@ -467,7 +538,16 @@ def _whole_seconds_up(moment: datetime) -> datetime:
     return moment
 
 
-def suspend_command(cluster: Cluster, name: str, *, until: str | None, console: Console) -> int:
+def suspend_command(
+    cluster: Cluster,
+    name: str,
+    *,
+    until: str | None,
+    console: Console,
+    output: str | None = None,
+) -> int:
+    """Suspend, or suspend until; with `output` (-o), print the RerunnableJob as left."""
+    shown, console = console, for_people(console, output)
     now = console.now()
     moment = _whole_seconds_up(parse_until(until, now=now)) if until is not None else None
     rjob = cluster.get_rjob(name)
@@ -487,15 +567,21 @@ def suspend_command(cluster: Cluster, name: str, *, until: str | None, console: 
         done = f"rerunnablejob/{name} suspended until {rfc3339(moment)} (in {short_duration(left)})"
     if not patch:
         console.say(f"rerunnablejob/{name} is suspended already; nothing changed")
-        return EXIT_OK
-    cluster.patch_rjob(name, {"spec": patch})
-    console.say(f"{done}: {_changes(spec, patch)}")
+    else:
+        rjob = cluster.patch_rjob(name, {"spec": patch})
+        console.say(f"{done}: {_changes(spec, patch)}")
+    if output is not None:
+        shown.out.write(formatted(rjob, output))
     return EXIT_OK
 
 
-def resume_command(cluster: Cluster, name: str, *, console: Console) -> int:
+def resume_command(
+    cluster: Cluster, name: str, *, console: Console, output: str | None = None
+) -> int:
     """Clear spec.suspend and spec.suspendUntil (an editor's change), and a suspension after
-    consecutive failures (a new rerunnable.dev/resume token: a runner's right)."""
+    consecutive failures (a new rerunnable.dev/resume token: a runner's right). With
+    `output` (-o), print the RerunnableJob as left."""
+    shown, console = console, for_people(console, output)
     rjob = cluster.get_rjob(name)
     spec = rjob.get("spec") or {}
     patch: dict[str, Any] = {}
@@ -515,6 +601,8 @@ def resume_command(cluster: Cluster, name: str, *, console: Console) -> int:
     )
     if not patch and not halted:
         console.say(f"rerunnablejob/{name} is not suspended; nothing changed")
+        if output is not None:
+            shown.out.write(formatted(rjob, output))
         return EXIT_OK
     body: dict[str, Any] = {}
     if patch:
@@ -525,8 +613,10 @@ def resume_command(cluster: Cluster, name: str, *, console: Console) -> int:
         body["metadata"] = {"annotations": {ANNOTATION_RESUME: token}}
         failures = status.consecutive_failures
         said.append(f"{failures} failures in a row forgiven ({ANNOTATION_RESUME}={token})")
-    cluster.patch_rjob(name, body)
+    rjob = cluster.patch_rjob(name, body)
     console.say(f"rerunnablejob/{name} resumed: {'; '.join(said)}")
+    if output is not None:
+        shown.out.write(formatted(rjob, output))
     return EXIT_OK
 
 
@@ -543,15 +633,20 @@ def backfill_command(
     wait: bool,
     timeout: timedelta,
     console: Console,
+    output: str | None = None,
 ) -> int:
-    """Ask for the backfill of [start, end); with --wait, follow it until every run is over."""
+    """Ask for the backfill of [start, end); with --wait, follow it until every run is over.
+    With `output` (-o), print the RerunnableJob as the request left it."""
+    shown, console = console, for_people(console, output)
     rjob = cluster.get_rjob(name)
     request, slots = check_backfill(rjob, start, end, parallelism, console.now())
-    cluster.patch_rjob(name, {"metadata": {"annotations": backfill_annotations(request)}})
+    rjob = cluster.patch_rjob(name, {"metadata": {"annotations": backfill_annotations(request)}})
     console.say(
         f"rerunnablejob/{name} backfill requested: {slots} slots from {rfc3339(request.start)}"
         f" to {rfc3339(request.end)}, {request.parallelism} at once"
     )
+    if output is not None:
+        shown.out.write(formatted(rjob, output))
     if not wait:
         return EXIT_OK
     deadline = console.monotonic() + timeout.total_seconds()

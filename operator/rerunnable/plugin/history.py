@@ -14,7 +14,7 @@ from rerunnable.plugin.output import (
     short_duration,
 )
 
-__all__ = ["HEADERS", "history_row", "history_table", "newest_first"]
+__all__ = ["HEADERS", "WIDE_HEADERS", "history_row", "history_table", "newest_first"]
 
 HEADERS = (
     "NAME",
@@ -27,6 +27,9 @@ HEADERS = (
     "PROGRESS",
     "REASON",
 )
+# -o wide adds, as kubectl's wide does: the run's Job, its token (manual runs), when it ended
+# (an age), and the message.
+WIDE_HEADERS = (*HEADERS, "JOB", "TOKEN", "COMPLETED", "MESSAGE")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -47,14 +50,14 @@ def _ago(moment: datetime | None, now: datetime) -> str:
     return human_age(now - moment) if moment else NONE
 
 
-def history_row(execution: Mapping[str, Any], now: datetime) -> list[str]:
+def history_row(execution: Mapping[str, Any], now: datetime, *, wide: bool = False) -> list[str]:
     meta = section(execution, "metadata")
     spec = section(execution, "spec")
     status = read_status(ExecutionStatus, execution, "execution")
     started, completed = status.start_time, status.completion_time
     duration = NONE if started is None else short_duration((completed or now) - started)
     progress = status.progress
-    return [
+    row = [
         str(meta.get("name", NONE)),
         _trigger(spec),
         str(spec.get("requestedBy") or NONE),
@@ -65,6 +68,14 @@ def history_row(execution: Mapping[str, Any], now: datetime) -> list[str]:
         f"{progress.succeeded}/{progress.total}" if progress is not None else NONE,
         status.reason or NONE,
     ]
+    if wide:
+        row += [
+            status.job_name or NONE,
+            str(spec.get("token") or NONE),
+            _ago(completed, now),
+            status.message or NONE,
+        ]
+    return row
 
 
 def _trigger(spec: Mapping[str, Any]) -> str:
@@ -74,6 +85,9 @@ def _trigger(spec: Mapping[str, Any]) -> str:
     return f"{trigger} #{attempt}" if isinstance(attempt, int) and attempt > 1 else trigger
 
 
-def history_table(executions: Sequence[Mapping[str, Any]], now: datetime) -> str:
-    """The table, rows in the order given (see `newest_first`)."""
-    return render_table(HEADERS, [history_row(e, now) for e in executions])
+def history_table(
+    executions: Sequence[Mapping[str, Any]], now: datetime, *, wide: bool = False
+) -> str:
+    """The table, rows in the order given (see `newest_first`); `wide`: -o wide's columns."""
+    rows = [history_row(e, now, wide=wide) for e in executions]
+    return render_table(WIDE_HEADERS if wide else HEADERS, rows)

@@ -14,16 +14,22 @@ M = TypeVar("M", bound=BaseModel)
 
 __all__ = [
     "NONE",
+    "OBJECT_FORMATS",
+    "TABLE_FORMATS",
     "dump",
+    "formatted",
     "human_age",
     "read_status",
     "render_table",
+    "resource_name",
     "section",
     "short_duration",
 ]
 
 NONE = "<none>"  # what kubectl prints for a missing value
-OUTPUT_FORMATS = ("json", "yaml")
+# -o of the commands that act on or return objects; of those that print a table, with wide.
+OBJECT_FORMATS = ("name", "json", "yaml")
+TABLE_FORMATS = ("name", "json", "yaml", "wide")
 
 
 def human_age(delta: timedelta) -> str:
@@ -92,6 +98,36 @@ def dump(obj: Any, fmt: str) -> str:
     if fmt == "yaml":
         return yaml.safe_dump(obj, sort_keys=False, default_flow_style=False)
     raise ValueError(f"unknown output format {fmt!r}")
+
+
+def resource_name(obj: Mapping[str, Any]) -> str:
+    """What kubectl's `-o name` prints: `execution.rerunnable.dev/NAME` (kind.group/name)."""
+    kind = str(obj.get("kind") or "")
+    group = str(obj.get("apiVersion") or "").rpartition("/")[0]
+    name = str(section(obj, "metadata").get("name") or "")
+    if not kind or not name:
+        raise ValueError(f"not an object with a kind and a name: {dict(obj)!r:.200}")
+    return f"{kind.lower()}.{group}/{name}" if group else f"{kind.lower()}/{name}"
+
+
+def _without_managed_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """As kubectl prints objects (unless --show-managed-fields)."""
+    meta = dict(section(obj, "metadata"))
+    meta.pop("managedFields", None)
+    return {**obj, "metadata": meta} if "metadata" in obj else dict(obj)
+
+
+def formatted(objects: Sequence[Mapping[str, Any]] | Mapping[str, Any], fmt: str) -> str:
+    """-o name|json|yaml of one object, or of several (a kubectl List for json and yaml; a
+    line per object for name): the one place that prints API objects."""
+    if isinstance(objects, Mapping):
+        if fmt == "name":
+            return resource_name(objects) + "\n"
+        return dump(_without_managed_fields(objects), fmt)
+    if fmt == "name":
+        return "".join(resource_name(o) + "\n" for o in objects)
+    items = [_without_managed_fields(o) for o in objects]
+    return dump({"apiVersion": "v1", "kind": "List", "items": items, "metadata": {}}, fmt)
 
 
 def read_status(model: type[M], obj: Mapping[str, Any], kind: str) -> M:

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from rerunnable.plugin.errors import PluginError
 
-__all__ = ["parse_duration", "parse_until"]
+__all__ = ["parse_duration", "parse_request_timeout", "parse_until"]
 
 _UNITS = {
     "ms": timedelta(milliseconds=1),
@@ -32,6 +32,27 @@ def parse_duration(text: str, *, what: str = "duration") -> timedelta:
     if total <= timedelta(0):
         raise PluginError(f"{what}: {text!r} must be longer than zero")
     return total
+
+
+_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_GO_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h)")
+_GO_DURATION = re.compile(rf"(?:{_GO_PART.pattern})+")
+
+
+def parse_request_timeout(text: str) -> float | None:
+    """kubectl's --request-timeout: a whole number of seconds (`30`) or a Go duration (`30s`,
+    `1m`, `1h2m3s`, `500ms`); `0` means no limit (None). Seconds otherwise."""
+    cleaned = text.strip()
+    if cleaned.isdigit():
+        seconds = float(cleaned)
+    elif _GO_DURATION.fullmatch(cleaned):
+        seconds = sum(float(n) * _GO_UNITS[unit] for n, unit in _GO_PART.findall(cleaned))
+    else:
+        raise PluginError(
+            f"--request-timeout: {text!r} is not a timeout; write a whole number of seconds or"
+            " a number and a unit (e.g. 30s, 2m, 1h; 0 for none)"
+        )
+    return seconds or None
 
 
 def looks_like_duration(text: str) -> bool:

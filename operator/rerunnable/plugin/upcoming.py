@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from rerunnable.api.reasons import ConditionType, SuspendedReason
 from rerunnable.api.v1alpha1 import RerunnableJobSpec, RerunnableJobStatus, rfc3339
 from rerunnable.core.execution_status import waits_armed
+from rerunnable.core.naming import scheduled_execution_name
 from rerunnable.core.schedule import InvalidSpecError, upcoming_times, validate_schedule
 from rerunnable.core.state import ExecutionState
 from rerunnable.plugin.errors import PluginError
@@ -118,8 +119,11 @@ def format_local(moment: datetime) -> str:
     return f"{moment:%a %Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}"
 
 
-def upcoming_text(up: Upcoming, *, now: datetime) -> str:
-    """What `next` prints: a line about the schedule or suspension, then the table."""
+def upcoming_text(up: Upcoming, *, now: datetime, wide: bool = False) -> str:
+    """What `next` prints: a line about the schedule or suspension, then the table.
+
+    `wide` (-o wide) adds EXECUTION, the name the run of each time will have, and ARMED
+    (true: that Execution exists already, armed ahead of its time)."""
     subject = f"rerunnablejob/{up.name}"
     if not up.schedules:
         return f"{subject} has no schedule: it runs only on demand (kubectl rerun run {up.name}).\n"
@@ -139,10 +143,15 @@ def upcoming_text(up: Upcoming, *, now: datetime) -> str:
         )
     rows = [[format_local(t), rfc3339(t), human_age(t - now)] for t in up.times]
     headers = [f"TIME ({up.time_zone})", "UTC", "IN"]
-    if up.armed:  # its Execution exists already, Pending (reason Scheduled)
+    armed = up.armed or {}  # its Execution exists already, Pending (reason Scheduled)
+    if wide:
+        headers += ["EXECUTION", "ARMED"]
+        for row, t in zip(rows, up.times, strict=True):
+            row += [scheduled_execution_name(up.name, t), str(t in armed).lower()]
+    elif armed:
         headers.append("ARMED")
         for row, t in zip(rows, up.times, strict=True):
-            row.append(up.armed.get(t, ""))
+            row.append(armed.get(t, ""))
     return f"{heading}\n" + render_table(headers, rows)
 
 
