@@ -1,7 +1,8 @@
 """Chart unit tests: `helm template` and `helm lint` of helm/rerunnable, no cluster.
 
 helm is the one `make k8s-bin` builds (hack/k8s-bin.sh prints where it is, and
-builds it first if it is not there).
+builds it first if it is not there); promtool, which checks the alerts and the
+dashboard's queries, is the one `make promtool` builds (hack/promtool.sh, likewise).
 """
 
 import subprocess
@@ -26,6 +27,14 @@ def helm_bin() -> Path:
         [str(REPO / "hack" / "k8s-bin.sh")], check=True, capture_output=True, text=True
     )
     return Path(out.stdout.strip()) / "helm"
+
+
+@pytest.fixture(scope="session")
+def promtool() -> Path:
+    out = subprocess.run(
+        [str(REPO / "hack" / "promtool.sh")], check=True, capture_output=True, text=True
+    )
+    return Path(out.stdout.strip())
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ name (kubectl refuses flags before it).
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -342,3 +343,82 @@ def test_an_unknown_rerunnable_job_is_a_clear_error(cluster: Cluster, namespace:
         assert result.returncode == 1, explain(result)
         assert f'rerunnablejob "ghost" not found in namespace "{namespace}"' in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_run_o_name_prints_the_execution_and_history_o_wide_its_job_and_token(
+    cluster: Cluster, kube: Client, namespace: str, operator: OperatorProcess
+) -> None:
+    operator.start()
+    create_rjob(kube, namespace, "ci", duration="1s")
+
+    result = rerun(cluster, namespace, "run", "ci", "-o", "name", "--request-timeout", "30s")
+    assert result.returncode == 0, explain(result)
+    assert re.fullmatch(r"execution\.rerunnable\.dev/ci-m[0-9a-f]{8}\n", result.stdout), explain(
+        result
+    )
+    assert "requested" in result.stderr  # the line for people, out of the way
+    name = result.stdout.strip().split("/", 1)[1]
+    wait_until(lambda: name in executions(kube, namespace), timeout=30, what=f"{name} to exist")
+    # kubectl reads the printed name as its own -o name.
+    back = cluster.kubectl("get", result.stdout.strip(), "-n", namespace, "-o", "name")
+    assert back.stdout == result.stdout
+    wait_phase(kube, namespace, name, "Succeeded")
+
+    wide = rerun(cluster, namespace, "history", "ci", "-o", "wide")
+    assert wide.returncode == 0, explain(wide)
+    header, row = table_rows(wide.stdout)
+    assert header[-4:] == ["JOB", "TOKEN", "COMPLETED", "MESSAGE"]
+    execution = executions(kube, namespace)[name]
+    assert row[0] == name
+    assert row[header.index("JOB")] == execution["status"]["jobName"]
+    assert row[header.index("TOKEN")] == execution["spec"]["token"]
+    plain = rerun(cluster, namespace, "history", "ci")
+    assert "TOKEN" not in plain.stdout, explain(plain)
+
+
+READERS = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: rerun-readers, namespace: {namespace}}}
+rules:
+- apiGroups: [rerunnable.dev]
+  resources: [rerunnablejobs, executions]
+  verbs: [get, list]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: rerun-readers, namespace: {namespace}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: rerun-readers}}
+subjects:
+- {{apiGroup: rbac.authorization.k8s.io, kind: Group, name: e2e-rerun-readers}}
+"""
+
+
+def test_as_and_as_group_impersonate_in_every_request(
+    cluster: Cluster, kube: Client, namespace: str
+) -> None:
+    """The e2e admin may impersonate: the API server answers as for the impersonated user."""
+    create_rjob(kube, namespace, "guarded")
+
+    refused = rerun(cluster, namespace, "history", "guarded", "--as", "e2e-nobody")
+    assert refused.returncode == 1, explain(refused)
+    assert (
+        f'rerunnablejobs.rerunnable.dev "guarded" is forbidden: User "e2e-nobody" cannot get'
+        f' resource "rerunnablejobs" in API group "rerunnable.dev" in the namespace "{namespace}"'
+    ) in refused.stderr, explain(refused)
+    assert "Traceback" not in refused.stderr
+
+    cluster.kubectl("apply", "-f", "-", stdin=READERS.format(namespace=namespace))
+    as_reader = ["--as", "e2e-nobody", "--as-group", "e2e-rerun-readers"]
+
+    def read_as_a_reader() -> subprocess.CompletedProcess[str] | None:
+        done = rerun(cluster, namespace, "history", "guarded", *as_reader, "-o", "json")
+        return done if done.returncode == 0 else None
+
+    allowed = wait_until(read_as_a_reader, timeout=30, what="the RoleBinding to take effect")
+    assert json.loads(allowed.stdout)["items"] == []
+    # The group may read, not write: the PATCH is impersonated too.
+    write = rerun(cluster, namespace, "suspend", "guarded", *as_reader, "-o", "name")
+    assert write.returncode == 1, explain(write)
+    assert 'User "e2e-nobody" cannot patch resource "rerunnablejobs"' in write.stderr
+    assert get_rjob(kube, namespace, "guarded")["spec"].get("suspend") in (None, False)
