@@ -16,7 +16,11 @@ CHART_LABELS = {
 }
 SELECTOR = {"app.kubernetes.io/name": "rerunnable", "app.kubernetes.io/instance": "rr"}
 # Everything optional turned on, so that every template renders.
-EVERYTHING = ("metrics.serviceMonitor.enabled=true",)
+EVERYTHING = (
+    "metrics.serviceMonitor.enabled=true",
+    "prometheusRule.enabled=true",
+    "grafanaDashboard.enabled=true",
+)
 
 
 def one(docs: Docs, kind: str, name: str | None = None) -> dict[str, Any]:
@@ -77,12 +81,15 @@ def test_every_object_says_which_part_of_the_release_it_is(render: Render) -> No
         "user-roles",
         "admission-policy",
         "crds",
+        "monitoring",
     }
     assert components[("Deployment", "rr-rerunnable")] == "operator"
     assert components[("Service", "rr-rerunnable-webhook")] == "webhook"
     assert components[("Service", "rr-rerunnable-reports")] == "reports"
     assert components[("CustomResourceDefinition", "executions.rerunnable.dev")] == "crds"
     assert components[("ClusterRole", "rerunnable-runner")] == "user-roles"
+    assert components[("PrometheusRule", "rr-rerunnable")] == "monitoring"
+    assert components[("ConfigMap", "rr-rerunnable-dashboard")] == "monitoring"
 
 
 def test_common_labels_go_on_every_object_and_pod_but_not_on_selectors(render: Render) -> None:
