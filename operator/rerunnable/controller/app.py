@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from rerunnable.controller.index import Indexes, entry
+from rerunnable.controller.job_metrics import JobStateCollector
 from rerunnable.controller.kinds import Kind
 from rerunnable.controller.leader import Election, LeaderElector
 from rerunnable.controller.listing import list_into
@@ -76,8 +77,12 @@ class Operator:
         self.credentials = Credentials(cluster)
         self.transport = Transport(cluster, self.credentials, answered=self.metrics.api_request)
         self.indexes = Indexes()
+        # Each RerunnableJob's state, read from the index at each scrape, by the leader only.
+        self.metrics.registry.register(
+            JobStateCollector(self.indexes[Kind.RERUNNABLE_JOB], self.metrics.leading)
+        )
         self.store = Store(self.indexes)
-        self.queue: WorkQueue[tuple[str, str]] = WorkQueue()
+        self.queue: WorkQueue[tuple[str, str]] = WorkQueue(metrics=self.metrics.queue)
         kube = KubeClient(self.transport)
         endpoint = None
         self.report_server = None
