@@ -19,7 +19,9 @@ NOW is 2026-11-22T10:17:30Z; 2026-11-22T00:00Z is minute 29,921,760 since the ep
 import asyncio
 import copy
 import hashlib
-from collections.abc import Iterable, Mapping
+import json
+import logging
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,9 +29,10 @@ import pytest
 
 from rerunnable.api.names import EXECUTION_KIND, RERUNNABLE_JOB_KIND
 from rerunnable.controller.kinds import Key, Kind
+from rerunnable.controller.logs import ContextFields, JsonFormatter
 from rerunnable.controller.metrics import Metrics
 from rerunnable.controller.reconciler import CONFLICT_DELAY, Reconciler
-from rerunnable.controller.workqueue import WorkQueue
+from rerunnable.controller.workqueue import NO_QUEUE_METRICS, WorkQueue
 from rerunnable.kube.errors import (
     AlreadyExistsError,
     ConflictError,
@@ -245,8 +248,10 @@ class Clock:
 class SpyQueue(WorkQueue[Key]):
     """The real queue, recording every delayed add (backoff and wake-ups)."""
 
-    def __init__(self, clock: Clock) -> None:
-        super().__init__(clock=clock.seconds)
+    def __init__(self, clock: Clock, metrics: Metrics | None = None) -> None:
+        super().__init__(
+            clock=clock.seconds, metrics=metrics.queue if metrics else NO_QUEUE_METRICS
+        )
         self.delays: list[tuple[Key, float]] = []
 
     def add_after(self, key: Key, delay: float) -> None:
@@ -260,8 +265,8 @@ class World:
         self.kube = FakeKube(clock=self.clock)
         self.indexes = FakeIndexes()
         self.store = self.indexes.store(self.clock.seconds)
-        self.queue = SpyQueue(self.clock)
         self.metrics = Metrics()
+        self.queue = SpyQueue(self.clock, self.metrics)
         self.reconciler = Reconciler(
             self.store,
             self.kube,
@@ -717,7 +722,7 @@ def test_a_job_deleted_before_its_status_is_written_is_let_go_without_a_retry() 
 
     assert (PATCH_RJOB, RJOB) in verbs(calls)
     assert world.queue.delays == []
-    assert world.metrics.reconcile_errors.collect()[0].samples == []
+    assert list(world.metrics.reconcile_errors.collect())[0].samples == []
     assert world.reconcile() == []  # the store knows it is gone: nothing more to do
 
 
@@ -1361,3 +1366,100 @@ def test_a_run_that_ends_is_counted_once_even_when_its_pass_fails_after_the_writ
         "rerunnable_runs_finished_total", {"phase": "Succeeded"}
     )
     assert counted == 1
+
+
+# Metrics and log lines ------------------------------------------------------------------------
+
+
+def counted(world: World, name: str) -> float:
+    value = world.metrics.registry.get_sample_value(name, {})
+    return 0.0 if value is None else value
+
+
+def test_missed_slots_are_counted_once_when_the_status_handles_them() -> None:
+    # Hourly, last handled at 06:00, now 10:17: 07:00, 08:00 and 09:00 are missed (Latest).
+    world = World()
+    last = {"lastScheduleTime": stamp(datetime(2026, 11, 22, 6, tzinfo=UTC))}
+    world.seed(RERUNNABLE_JOB_KIND, rjob_body(schedule="0 * * * *", status=last))
+    world.reconcile()
+    assert counted(world, "rerunnable_schedules_missed_total") == 3
+    world.sync()
+    world.reconcile()
+    assert counted(world, "rerunnable_schedules_missed_total") == 3
+
+
+def test_a_status_write_that_fails_counts_no_missed_slot_until_one_succeeds() -> None:
+    world = World()
+    last = {"lastScheduleTime": stamp(datetime(2026, 11, 22, 6, tzinfo=UTC))}
+    world.seed(RERUNNABLE_JOB_KIND, rjob_body(schedule="0 * * * *", status=last))
+    world.kube.fail_next("patch_rerunnable_job_status", UnavailableError(503, "", "away"))
+    world.reconcile()
+    assert counted(world, "rerunnable_schedules_missed_total") == 0
+    world.sync()
+    world.reconcile()
+    assert counted(world, "rerunnable_schedules_missed_total") == 3
+
+
+def test_a_pass_that_does_not_finish_is_a_work_queue_retry() -> None:
+    world = World()
+    world.seed(RERUNNABLE_JOB_KIND, rjob_body(token="t1"))
+    world.seed(EXECUTION_KIND, execution_body(T1, token="t1", owner_uid="uid-old"), indexed=False)
+    world.reconcile()
+    world.reconcile()
+    world.kube.remove(EXECUTION_KIND, NS, T1)
+    world.kube.fail_next("create_execution", ConflictError(409, "Conflict", "changed"))
+    world.reconcile()
+    world.reconcile()  # a pass that finishes is no retry
+    retries = {"name": "rerunnablejob"}
+    assert world.metrics.registry.get_sample_value("workqueue_retries_total", retries) == 3
+    assert len(world.queue.delays) == 3
+
+
+class Lines(logging.Handler):
+    """JSON log lines as the operator writes them (--log-format json)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(JsonFormatter())
+        self.addFilter(ContextFields())
+        self.lines: list[dict[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.loads(self.format(record)))
+
+
+@pytest.fixture
+def lines() -> Iterator[Lines]:
+    handler = Lines()
+    root = logging.getLogger("rerunnable")
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+def test_a_pass_logs_about_its_key_and_each_execution(lines: Lines) -> None:
+    world = World()
+    world.seed(RERUNNABLE_JOB_KIND, rjob_body(token="t1"))
+    world.reconcile()
+    about_run = [line for line in lines.lines if line["message"].startswith("started the Job")]
+    assert about_run, lines.lines
+    for line in about_run:
+        assert (line["namespace"], line["rerunnablejob"], line["execution"]) == (NS, RJOB, T1)
+
+
+def test_a_failed_pass_logs_about_its_key(lines: Lines) -> None:
+    world = World()
+    world.seed(RERUNNABLE_JOB_KIND, rjob_body(token="t1"))
+    world.seed(EXECUTION_KIND, execution_body(T1, token="t1", owner_uid="uid-old"), indexed=False)
+    world.reconcile()
+    (failed,) = [line for line in lines.lines if "failed (retry in" in line["message"]]
+    assert (failed["level"], failed["namespace"], failed["rerunnablejob"]) == ("WARNING", NS, RJOB)
+    assert "execution" not in failed  # said about the RerunnableJob, after the Execution's write
+    lines.lines.clear()
+    logging.getLogger("rerunnable.other").info("outside any pass")
+    assert set(lines.lines[0]) == {"time", "level", "logger", "message"}

@@ -31,6 +31,7 @@ from rerunnable.api.v1alpha1 import (
 )
 from rerunnable.controller.faults import crash_point
 from rerunnable.controller.kinds import Key, Kind, Versioned, resource_version
+from rerunnable.controller.logs import about
 from rerunnable.controller.metrics import Metrics
 from rerunnable.controller.store import Store
 from rerunnable.controller.workqueue import WorkQueue
@@ -94,14 +95,18 @@ class Reconciler:
         self._deferred: set[Key] = set()
 
     async def reconcile(self, key: Key) -> None:
-        """One pass: plan, apply; on failure the key comes back with exponential backoff."""
-        try:
-            with self._metrics.reconcile_duration.time():
-                await self._pass(key)
-        except Exception as e:
-            await self._retry_later(key, e)
-        else:
-            self._failures.pop(key, None)
+        """One pass: plan, apply; on failure the key comes back with exponential backoff.
+
+        Every line logged meanwhile is about the key (`logs.about`), and about an Execution
+        while one is written."""
+        with about(namespace=key[0], rerunnablejob=key[1]):
+            try:
+                with self._metrics.reconcile_duration.time():
+                    await self._pass(key)
+            except Exception as e:
+                await self._retry_later(key, e)
+            else:
+                self._failures.pop(key, None)
 
     async def _pass(self, key: Key) -> None:
         rjob = self._store.rerunnable_job(key)
@@ -156,7 +161,7 @@ class Reconciler:
             # A workload's report changed the Execution since this pass read it (a write that
             # touches reported fields is conditional): the watch brings the news; look again.
             logger.debug("reconcile of %s/%s: %s; again soon", *key, e)
-            self._queue.add_after(key, CONFLICT_DELAY)
+            self._queue.retry_after(key, CONFLICT_DELAY)
             return
         self._metrics.reconcile_errors.labels(type(e).__name__).inc()
         failures = self._failures.get(key, 0) + 1
@@ -172,7 +177,7 @@ class Reconciler:
             e,
             exc_info=not expected,
         )
-        self._queue.add_after(key, delay)
+        self._queue.retry_after(key, delay)
         rjob = self._store.rerunnable_job(key)
         if isinstance(e, NameConflictError) and failures == 1 and rjob is not None:
             # Said once per streak of failures, where the user looks.
@@ -191,29 +196,39 @@ class Reconciler:
         """Executions follow their Jobs; runs are interrupted, created, started. Returns the
         runs whose Job now exists (recording that is bookkeeping)."""
         for name, status in p.execution_updates.items():
-            if status.phase in TERMINAL_PHASES and executions[name].status.phase != status.phase:
-                status = await self._with_termination_report(key[0], name, status)
-            await self._write_status(key, executions[name], status)
+            with about(execution=name):
+                if (
+                    status.phase in TERMINAL_PHASES
+                    and executions[name].status.phase != status.phase
+                ):
+                    status = await self._with_termination_report(key[0], name, status)
+                await self._write_status(key, executions[name], status)
         for interrupt in p.interrupts:
-            await self._write_status(key, executions[interrupt.execution], interrupt.status)
-            crash_point("after-interrupt-written")
-            await _ignore_missing(self._kube.delete_job(key[0], interrupt.execution))
-            crash_point("after-job-deleted")
+            with about(execution=interrupt.execution):
+                await self._write_status(key, executions[interrupt.execution], interrupt.status)
+                crash_point("after-interrupt-written")
+                await _ignore_missing(self._kube.delete_job(key[0], interrupt.execution))
+                crash_point("after-job-deleted")
         for name in p.job_deletes:
-            await _ignore_missing(self._kube.delete_job(key[0], name))
+            with about(execution=name):
+                await _ignore_missing(self._kube.delete_job(key[0], name))
         for name in p.disarms:
             # Only the version planned from: a deposed leader's disarm delivered late must
             # not delete a run whose Job the new leader has made (and written) since.
             await self._delete_execution(key, name, executions[name].resource_version or None)
         started = []
         for new in p.creates:
-            execution = await self._create_execution(key, rjob, new)
-            if new.starts_job(execution.status) and await self._create_job(key, rjob, execution):
-                started.append(execution)
+            with about(execution=new.name):
+                execution = await self._create_execution(key, rjob, new)
+                if new.starts_job(execution.status) and await self._create_job(
+                    key, rjob, execution
+                ):
+                    started.append(execution)
         for name in p.starts:
             waiting = executions.get(name)
-            if waiting is not None and await self._create_job(key, rjob, waiting):
-                started.append(waiting)
+            with about(execution=name):
+                if waiting is not None and await self._create_job(key, rjob, waiting):
+                    started.append(waiting)
         return started
 
     async def _create_execution(
@@ -237,9 +252,10 @@ class Reconciler:
     async def _delete_execution(
         self, key: Key, name: str, resource_version: int | None = None
     ) -> None:
-        await _ignore_missing(
-            self._kube.delete_execution(key[0], name, resource_version=resource_version)
-        )
+        with about(execution=name):
+            await _ignore_missing(
+                self._kube.delete_execution(key[0], name, resource_version=resource_version)
+            )
         self._store.deleted(Kind.EXECUTION, key, name)
 
     async def _create_job(
@@ -276,7 +292,8 @@ class Reconciler:
         is armed last (nothing counts on it before its slot)."""
         for execution in started:
             status = with_job(execution.status, execution.name, p.steps)
-            await self._write_status(key, execution, status)
+            with about(execution=execution.name):
+                await self._write_status(key, execution, status)
         for name in p.deletes:
             await self._delete_execution(key, name)
         if p.status != rjob.status:
@@ -299,8 +316,12 @@ class Reconciler:
             self._remember(
                 Kind.RERUNNABLE_JOB, key, rjob.name, body, RerunnableJobState.from_body(body)
             )
+            # Counted once: the status written counts the slots handled (lastScheduleTime),
+            # so no later pass finds them missed again.
+            self._metrics.schedules_missed.inc(p.missed)
         for new in p.arms:
-            await self._create_execution(key, rjob, new)
+            with about(execution=new.name):
+                await self._create_execution(key, rjob, new)
             crash_point("after-armed")
 
     # -- the writes' plumbing --------------------------------------------------------------------
@@ -326,6 +347,7 @@ class Reconciler:
             return
         self._remember(Kind.EXECUTION, key, name, body, ExecutionState.from_body(body))
         if status.phase in TERMINAL_PHASES and before.status.phase not in TERMINAL_PHASES:
+            logger.debug("%s ended %s", name, status.phase.value)
             self._metrics.runs_finished.labels(status.phase.value).inc()
 
     async def _with_termination_report(
@@ -344,6 +366,7 @@ class Reconciler:
 
     def _count_start(self, execution: ExecutionState) -> None:
         trigger = execution.spec.trigger
+        logger.debug("started the Job of %s (%s)", execution.name, trigger.value)
         self._metrics.runs_started.labels(trigger.value).inc()
         slot = execution.spec.scheduled_time
         if trigger == Trigger.SCHEDULE and slot is not None:
