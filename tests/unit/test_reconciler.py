@@ -722,7 +722,8 @@ def test_a_job_deleted_before_its_status_is_written_is_let_go_without_a_retry() 
 
     assert (PATCH_RJOB, RJOB) in verbs(calls)
     assert world.queue.delays == []
-    assert list(world.metrics.reconcile_errors.collect())[0].samples == []
+    (errors,) = world.metrics.reconcile_errors.collect()
+    assert errors.samples == []
     assert world.reconcile() == []  # the store knows it is gone: nothing more to do
 
 
