@@ -122,6 +122,25 @@ STATES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, float]]] = [
         },
     ),
     (
+        "suspended until a time to come (the Suspended condition)",
+        {"suspendUntil": "2026-11-23T00:00:00Z"},
+        {
+            "nextScheduleTime": "2026-11-23T00:00:00Z",
+            "conditions": [{"type": "Suspended", "status": "True", "reason": "SuspendedUntil"}],
+        },
+        {
+            "next_run_timestamp_seconds": seconds("2026-11-23T00:00:00"),
+            "suspended": 1,
+            "active_runs": 0,
+        },
+    ),
+    (
+        "resumed (Suspended False)",
+        {},
+        {"conditions": [{"type": "Suspended", "status": "False", "reason": "Resumed"}]},
+        {"suspended": 0, "active_runs": 0},
+    ),
+    (
         "last run interrupted, none due",
         {},
         {"lastRunTime": "2026-11-22T10:00:00Z", "lastResult": "Interrupted"},

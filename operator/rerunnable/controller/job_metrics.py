@@ -20,6 +20,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 
+from rerunnable.api.reasons import ConditionType
 from rerunnable.api.v1alpha1 import parse_time
 from rerunnable.controller.index import ObjectIndex
 from rerunnable.controller.kinds import Key, Versioned
@@ -46,6 +47,11 @@ def _seconds(value: object) -> float | None:
     return None if moment is None else moment.timestamp()
 
 
+def _condition_true(status: Mapping[str, Any], type_: str) -> bool:
+    conditions = status.get("conditions") or ()
+    return any(c.get("type") == type_ and c.get("status") == "True" for c in conditions)
+
+
 def row_of(key: Key, body: Mapping[str, Any]) -> JobRow:
     """The row of a RerunnableJob's body (as its index keeps it, or as the API server has it)."""
     spec = body.get("spec") or {}
@@ -60,7 +66,9 @@ def row_of(key: Key, body: Mapping[str, Any]) -> JobRow:
         # lastRunTime: when the latest Execution was made, by any trigger; lastScheduleTime is
         # the latest slot handled, which a skipped or missed slot moves too.
         last_run=_seconds(status.get("lastRunTime")),
-        suspended=bool(spec.get("suspend")),
+        # The Suspended condition covers spec.suspend, a suspendUntil not yet reached and
+        # suspendAfterFailures: no scheduled run starts in any of them, so none is late.
+        suspended=bool(spec.get("suspend")) or _condition_true(status, ConditionType.SUSPENDED),
         active=int(active) if isinstance(active, int) else len(status.get("active") or ()),
         last_result=str(result) if result else None,
     )
@@ -116,7 +124,11 @@ _FAMILIES = (
         "rerunnable_job_last_run_timestamp_seconds",
         "status.lastRunTime: when the latest run (its Execution) was made, by any trigger.",
     ),
-    ("rerunnable_job_suspended", "1 if spec.suspend is true, else 0."),
+    (
+        "rerunnable_job_suspended",
+        "1 while no scheduled run may start (spec.suspend, spec.suspendUntil not reached, "
+        "spec.suspendAfterFailures: the Suspended condition), else 0.",
+    ),
     ("rerunnable_job_active_runs", "status.activeCount: runs pending or running."),
     (
         "rerunnable_job_last_result",
