@@ -267,6 +267,23 @@ def test_build_info_names_the_versions() -> None:
     assert version_of("no-such-distribution") == "unknown"
 
 
+def test_run_counters_exist_at_zero_before_the_first_run() -> None:
+    """An alert on increase(...[15m]) sees the first Interrupted run after a restart."""
+    registry = Metrics().registry
+    finished = samples(registry, "rerunnable_runs_finished_total")
+    assert finished == {
+        ("rerunnable_runs_finished_total", frozenset({("phase", phase)})): 0.0
+        for phase in ("Succeeded", "Failed", "Interrupted")
+    }
+    started = samples(registry, "rerunnable_runs_started_total")
+    assert {dict(labels)["trigger"] for _, labels in started} == {
+        "Schedule",
+        "Manual",
+        "Retry",
+        "Backfill",
+    }
+
+
 def test_the_process_and_gc_collectors_are_on_the_operators_registry() -> None:
     text = generate_latest(Metrics().registry).decode()
     for name in ("process_resident_memory_bytes", "python_gc_collections_total", "python_info"):

@@ -24,6 +24,7 @@ from prometheus_client import (
     start_http_server,
 )
 
+from rerunnable.api.v1alpha1 import TERMINAL_PHASES, Trigger
 from rerunnable.kube.resources import resource_of
 
 __all__ = ["QUEUE_BUCKETS", "Metrics", "QueueMetrics", "version_of"]
@@ -56,6 +57,12 @@ class Metrics:
         self.runs_finished = Counter(
             "rerunnable_runs_finished", "Runs that ended, by phase.", ["phase"], registry=r
         )
+        # Every series exists from the start, at 0: increase() reads a series' first sample
+        # as its start, so the first Interrupted run after a restart would alert no one.
+        for trigger in Trigger:
+            self.runs_started.labels(trigger.value)
+        for phase in sorted(TERMINAL_PHASES):
+            self.runs_finished.labels(phase.value)
         self.schedule_lag = Histogram(
             "rerunnable_schedule_lag_seconds",
             "From a scheduled run's slot to the creation of its Job.",
