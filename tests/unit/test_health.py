@@ -39,14 +39,22 @@ def cert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+Handler = Callable[[web.Request], Coroutine[Any, Any, web.Response]]
+
+
 @asynccontextmanager
-async def https(cert_dir: Path, *, tls: bool = True) -> AsyncIterator[int]:
-    """An aiohttp server without routes: it answers every request, 404."""
+async def https(
+    cert_dir: Path, *, tls: bool = True, handler: Handler | None = None
+) -> AsyncIterator[int]:
+    """An aiohttp server that answers every GET with `handler`; without one, 404."""
     context = None
     if tls:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(cert_dir / "tls.crt", cert_dir / "tls.key")
-    runner = web.AppRunner(web.Application())
+    app = web.Application()
+    if handler is not None:
+        app.router.add_route("GET", "/{tail:.*}", handler)
+    runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port, ssl_context=context).start()
@@ -192,25 +200,6 @@ def test_readyz_names_only_the_servers_that_do_not_answer(cert_dir: Path) -> Non
     run(scenario)
 
 
-@asynccontextmanager
-async def answering(
-    cert_dir: Path, handler: Callable[[web.Request], Coroutine[Any, Any, web.Response]]
-) -> AsyncIterator[int]:
-    """An HTTPS server that answers every request with `handler`."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert_dir / "tls.crt", cert_dir / "tls.key")
-    app = web.Application()
-    app.router.add_route("GET", "/{tail:.*}", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=context).start()
-    try:
-        yield port
-    finally:
-        await runner.cleanup()
-
-
 def test_readyz_asks_the_servers_at_once(cert_dir: Path) -> None:
     """The webhook server answers only once the report server was asked: asked one after
     the other, the webhook server would run out of time first."""
@@ -227,8 +216,8 @@ def test_readyz_asks_the_servers_at_once(cert_dir: Path) -> None:
             return web.Response(text="ok")
 
         async with AsyncExitStack() as stack:
-            webhook = await stack.enter_async_context(answering(cert_dir, after_the_other))
-            reports = await stack.enter_async_context(answering(cert_dir, at_once))
+            webhook = await stack.enter_async_context(https(cert_dir, handler=after_the_other))
+            reports = await stack.enter_async_context(https(cert_dir, handler=at_once))
             servers = {
                 "webhook server": ServingOptions(webhook, cert_dir),
                 "report server": ServingOptions(reports, cert_dir),
