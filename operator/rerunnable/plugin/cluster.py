@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from rerunnable.api.names import LABEL_EXECUTION, LABEL_RERUNNABLE_JOB
 from rerunnable.kube import ConfigError, Credentials, KubeError, NotFoundError, load
 from rerunnable.kube.errors import ConflictError, UnavailableError
-from rerunnable.kube.resources import EVENTS, EXECUTIONS, PODS, RERUNNABLE_JOBS
+from rerunnable.kube.resources import EVENTS, EXECUTIONS, PODS, RERUNNABLE_JOBS, Resource
 from rerunnable.kube.transport import MERGE_PATCH, TIMEOUT, Transport
 from rerunnable.plugin.errors import PluginError
 
@@ -72,6 +72,10 @@ class Cluster:
 
     def events_about_rjob(self, rjob: str) -> list[tuple[str, str]]:
         """(reason, message) of the Events about RerunnableJob `rjob`; [] if unreadable."""
+        raise NotImplementedError
+
+    def names(self, resource: Resource, *, namespaced: bool = True) -> list[str]:
+        """The names of `resource`'s objects in the namespace (namespaced=False: all)."""
         raise NotImplementedError
 
     def look(self, rjob: str, execution: str) -> tuple[Body | None, Body | None]:
@@ -134,6 +138,13 @@ class ApiCluster(Cluster):
             body["metadata"].pop("managedFields", None)  # as kubectl get -o json|yaml
             result.append(body)
         return result
+
+    def names(self, resource: Resource, *, namespaced: bool = True) -> list[str]:
+        async def listed() -> list[str]:
+            found = self._transport.list(resource, self.namespace if namespaced else None)
+            return [str(item["metadata"]["name"]) async for item in found]
+
+        return self._call(listed())
 
     def pods_of(self, execution: str) -> list[Body]:
         async def listed() -> list[Body]:
