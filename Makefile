@@ -31,6 +31,10 @@ k8s-bin: ## Build (or reuse) the pinned Kubernetes, etcd and kwok binaries
 promtool: ## Build (or reuse) the pinned promtool, which checks and tests the chart's alerts
 	@hack/promtool.sh
 
+.PHONY: krew
+krew: ## Build kubectl rerun for krew: dist/krew/ archives (linux, darwin; amd64, arm64) and rerun.yaml
+	@hack/krew.sh
+
 .PHONY: cluster
 cluster: ## Start the local cluster (CLUSTER=kwok default, or kind); idempotent
 	@hack/cluster.sh up
