@@ -31,6 +31,10 @@ k8s-bin: ## Build (or reuse) the pinned Kubernetes, etcd and kwok binaries
 promtool: ## Build (or reuse) the pinned promtool, which checks and tests the chart's alerts
 	@hack/promtool.sh
 
+.PHONY: krew-bin
+krew-bin: ## Build (or reuse) the pinned krew, which tests the plugin's manifest
+	@hack/krew-bin.sh
+
 .PHONY: krew
 krew: ## Build kubectl rerun for krew: dist/krew/ archives (linux, darwin; amd64, arm64) and rerun.yaml
 	@hack/krew.sh
@@ -73,12 +77,16 @@ test-unit: venv ## Unit tests (no cluster)
 test-chart: venv ## Chart unit tests: helm template and lint of helm/rerunnable (no cluster)
 	$(BIN)/pytest tests/chart
 
+.PHONY: test-packaging
+test-packaging: venv ## The krew plugin: this machine's archive and manifest built, checked, run and installed
+	$(BIN)/pytest tests/packaging
+
 .PHONY: test-e2e
 test-e2e: venv ## End-to-end tests on the local cluster (started if needed)
 	$(BIN)/pytest tests/e2e
 
 .PHONY: test
-test: lint typecheck test-unit test-chart test-e2e ## Everything CI runs: lint, types, unit, chart and e2e tests
+test: lint typecheck test-unit test-chart test-packaging test-e2e ## Everything CI runs: lint, types, unit, chart, packaging and e2e tests
 
 .PHONY: bench
 bench: venv ## Benchmark against CronJob on its own cluster (not in `make test`; BENCH_ARGS=--help)
