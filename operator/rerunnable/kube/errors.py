@@ -11,12 +11,14 @@ __all__ = [
     "AlreadyExistsError",
     "ConfigError",
     "ConflictError",
+    "GoneError",
     "InvalidError",
     "KubeError",
     "NameConflictError",
     "NotFoundError",
     "UnavailableError",
     "from_answer",
+    "from_status",
     "unavailable",
 ]
 
@@ -45,6 +47,10 @@ class NotFoundError(KubeError):
     pass
 
 
+class GoneError(KubeError):
+    """410 Gone: a watch's resourceVersion is too old (compacted): list again, then watch."""
+
+
 class NameConflictError(KubeError):
     """The deterministic name is taken by an object this run does not own."""
 
@@ -68,6 +74,8 @@ def _error(code: int, reason: str, message: str) -> KubeError:
         )
     if code == 404:
         return NotFoundError(code, reason, message)
+    if code == 410:
+        return GoneError(code, reason, message)
     if code == 422 or (code == 400 and reason == "BadRequest"):
         # 400: the body could not even be decoded (a quantity that is not one): refused as
         # surely as an invalid one, and as surely the same on every retry.
@@ -83,6 +91,12 @@ def from_answer(code: int, text: str) -> KubeError:
         status = json.loads(text)
     except ValueError:
         status = {}
+    return from_status(code, status, text)
+
+
+def from_status(code: int, status: object, text: str = "") -> KubeError:
+    """The error a Status object describes (an answer's body, a watch's ERROR event);
+    `text` is the message if it has none."""
     if not isinstance(status, dict):
         status = {}
     return _error(

@@ -6,6 +6,7 @@ watch streams use kopf's own session, logged in with the same `Credentials`.)
 An answer is a plain dict; a failure is one of `errors`' exceptions. A 401 makes
 the credentials refresh (token file re-read, exec plugin re-run) and the request
 go once more; a new client certificate from a plugin means a new TLS context.
+`watch` streams a WATCH's events (`kubectl rerun ... --wait` follows runs with it).
 Impersonation (`UserConfig.impersonate`) is added here, to every request.
 
 With 1000 runs due at once, lightkube's typed models and its HTTP stack were
@@ -13,6 +14,7 @@ about 40 % of the operator's CPU (py-spy; bench/README.md): plain JSON here.
 """
 
 import asyncio
+import builtins
 import json
 import os
 import ssl
@@ -25,18 +27,29 @@ import aiohttp
 
 from rerunnable.kube.config import ClusterConfig
 from rerunnable.kube.credentials import Credential, Credentials
-from rerunnable.kube.errors import from_answer, unavailable
+from rerunnable.kube.errors import from_answer, from_status, unavailable
 from rerunnable.kube.resources import Resource
 
-__all__ = ["JSON", "LIST_CHUNK", "MERGE_PATCH", "NO_ANSWER", "TIMEOUT", "Answered", "Transport"]
+__all__ = [
+    "JSON",
+    "LIST_CHUNK",
+    "MERGE_PATCH",
+    "NO_ANSWER",
+    "TIMEOUT",
+    "WATCH_SECONDS",
+    "Answered",
+    "Transport",
+]
 
 Body = dict[str, Any]
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
 TIMEOUT = 10.0  # seconds per request (None: no limit)
 LIST_CHUNK = 500
+WATCH_SECONDS = 300  # a watch the server ends after this long (the watcher opens another)
 NO_ANSWER = 0  # the status `Answered` is told of a request the API server never answered
-# Told of every request: its method, its path, the answer's HTTP status (or NO_ANSWER).
+# Told of every request: its method (WATCH for a watch), its path, the answer's HTTP status
+# (or NO_ANSWER).
 Answered = Callable[[str, str, int], None]
 
 
@@ -132,6 +145,86 @@ class Transport:
                 return
             params["continue"] = token
 
+    async def watch(
+        self,
+        resource: Resource,
+        namespace: str | None,
+        *,
+        resource_version: str,
+        fields: str | None = None,
+        seconds: int = WATCH_SECONDS,
+    ) -> AsyncIterator[tuple[str, Body]]:
+        """The events of a WATCH from `resource_version` on, as (type, object): ADDED,
+        MODIFIED, DELETED, BOOKMARK, until the server ends the stream (after `seconds`).
+
+        An ERROR event raises its error (`GoneError` for 410: the version is too old, list
+        again); so does a refused request, and a lost connection (`UnavailableError`). The
+        request timeout limits the wait for the answer's headers, not the stream.
+        """
+        params = {
+            "watch": "true",
+            "resourceVersion": resource_version,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": str(seconds),
+        }
+        if fields:
+            params["fieldSelector"] = fields
+        path = resource.path(namespace)
+        credential = await self.credentials.current()
+        for attempt in (1, 2):
+            session = self._open(credential)
+            try:
+                async with asyncio.timeout(self._timeout):
+                    response = await session.get(
+                        self.cluster.server + path,
+                        params=params,
+                        headers=self._headers(credential, JSON),
+                        server_hostname=self.cluster.tls_server_name,
+                        timeout=aiohttp.ClientTimeout(),  # no limit on the stream
+                    )
+            except (aiohttp.ClientError, TimeoutError) as e:
+                self._answered("WATCH", path, NO_ANSWER)
+                raise unavailable(e) from e
+            self._answered("WATCH", path, response.status)
+            try:
+                if response.status == 401 and attempt == 1:
+                    credential = await self.credentials.refresh(credential)
+                    continue
+                if response.status >= 400:
+                    raise from_answer(response.status, await response.text())
+                async for event in self._events(response, resource):
+                    yield event
+                return
+            finally:
+                response.close()
+
+    @staticmethod
+    async def _events(
+        response: aiohttp.ClientResponse, resource: Resource
+    ) -> AsyncIterator[tuple[str, Body]]:
+        """A watch answer's events, one JSON object a line (of any length)."""
+        rest = b""
+        try:
+            async for chunk in response.content.iter_any():
+                *lines, rest = (rest + chunk).split(b"\n")
+                for line in lines:
+                    if line.strip():
+                        yield Transport._event(line, resource)
+        except (aiohttp.ClientError, TimeoutError) as e:
+            raise unavailable(e) from e
+        if rest.strip():
+            yield Transport._event(rest, resource)
+
+    @staticmethod
+    def _event(line: bytes, resource: Resource) -> tuple[str, Body]:
+        event = json.loads(line)
+        kind, body = str(event.get("type") or ""), event.get("object") or {}
+        if kind == "ERROR":
+            raise from_status(500, body)
+        body.setdefault("apiVersion", resource.api_version)
+        body.setdefault("kind", resource.kind)
+        return kind, body
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
@@ -146,11 +239,6 @@ class Transport:
         content_type: str,
         credential: Credential,
     ) -> tuple[int, str]:
-        headers = [("Accept", JSON), ("Content-Type", content_type)]
-        authorization = credential.authorization()
-        if authorization:
-            headers.append(("Authorization", authorization))
-        headers.extend(self.cluster.user.impersonation_headers())
         session = self._open(credential)
         try:
             async with session.request(
@@ -158,7 +246,7 @@ class Transport:
                 self.cluster.server + path,
                 data=data,
                 params=params,
-                headers=headers,
+                headers=self._headers(credential, content_type),
                 server_hostname=self.cluster.tls_server_name,
             ) as response:
                 text = await response.text()
@@ -167,6 +255,16 @@ class Transport:
             raise unavailable(e) from e
         self._answered(method, path, response.status)
         return response.status, text
+
+    def _headers(
+        self, credential: Credential, content_type: str
+    ) -> "builtins.list[tuple[str, str]]":
+        headers = [("Accept", JSON), ("Content-Type", content_type)]
+        authorization = credential.authorization()
+        if authorization:
+            headers.append(("Authorization", authorization))
+        headers.extend(self.cluster.user.impersonation_headers())
+        return headers
 
     def _open(self, credential: Credential) -> aiohttp.ClientSession:
         tls_for = (credential.client_certificate, credential.client_key)
