@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -156,6 +157,34 @@ def test_the_same_token_twice_makes_one_execution(
     assert f"Execution {expected} Succeeded" in again.stdout
     assert list(executions(kube, namespace)) == [expected]
     assert settled_status(kube, namespace, "deploy")["lastRunToken"] == "ci-1234"
+
+
+def test_run_wait_follows_a_watch_without_polling(
+    cluster: Cluster, kube: Client, namespace: str, operator: OperatorProcess
+) -> None:
+    """-v 6 logs each request: a run of several seconds is read once, then watched (a poll
+    every 0.5s would GET it 10+ times); the watch outlives --request-timeout."""
+    operator.start()
+    create_rjob(kube, namespace, "steady", duration="6s")
+
+    started = time.monotonic()
+    argv = ["run", "steady", "--wait", "--timeout", "90s", "--request-timeout", "2s", "-v", "6"]
+    result = rerun(cluster, namespace, *argv)
+    took = time.monotonic() - started
+    assert result.returncode == 0, explain(result)
+    (name,) = executions(kube, namespace)
+    assert f"Execution {name} Succeeded" in result.stdout, explain(result)
+    assert took >= 5, explain(result)
+    requests = [line.split() for line in result.stderr.splitlines() if line.split()[:1]]
+    base = f"/apis/rerunnable.dev/v1alpha1/namespaces/{namespace}/executions"
+    gets_of_the_run = [r for r in requests if r[:2] == ["GET", f"{base}/{name}"]]
+    lists = [r for r in requests if r[:2] == ["GET", base]]
+    watches = [r for r in requests if r[:2] == ["WATCH", base]]
+    assert len(gets_of_the_run) == 1, explain(result)  # does it exist already? (before the run)
+    assert len(lists) == 1, explain(result)  # the watch's first read, nothing after
+    assert len(watches) >= 1, explain(result)
+    assert {r[2] for r in requests} == {"200", "404"}, explain(result)  # 404: not yet
+    assert len([r for r in requests if r[0] == "GET"]) <= 4, explain(result)
 
 
 def test_run_wait_exits_1_when_the_run_fails(

@@ -37,6 +37,7 @@ PROG = "kubectl rerun"
 DEFAULT_TIMEOUT = "1h"
 MAX_COUNT = 1000
 EXIT_INTERRUPTED = 130
+REQUEST_LOG_LEVEL = 6  # -v: kubectl logs each request from this level on
 NEXT_FORMATS = ("json", "yaml", "wide")  # not objects: no -o name
 
 _TOP_EPILOG = """\
@@ -229,6 +230,16 @@ def _count(text: str) -> int:
     return value
 
 
+def _level(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def _duration(text: str) -> timedelta:
     try:
         return parse_duration(text, what="--timeout")
@@ -309,6 +320,16 @@ def _global_flags(*, before: bool = False) -> _Parser:
         metavar="DURATION",
         help="how long to wait for the answer to each request: seconds (30) or a duration"
         " (30s, 1m); 0: no limit (default 10s; --wait's limit is --timeout)",
+    )
+    group.add_argument(
+        "-v",
+        "--v",
+        dest="verbosity",
+        type=_level,
+        default=argparse.SUPPRESS,
+        metavar="LEVEL",
+        help="log level, as kubectl's: 6 or more prints each request to stderr (method,"
+        " path, status; WATCH for the watches of --wait)",
     )
     return flags
 
@@ -485,6 +506,7 @@ def dispatch(args: argparse.Namespace, console: Console) -> int:
         impersonate=getattr(args, "as_user", None),
         impersonate_groups=getattr(args, "as_groups", ()),
         request_timeout=getattr(args, "request_timeout", TIMEOUT),
+        log=console.err if getattr(args, "verbosity", 0) >= REQUEST_LOG_LEVEL else None,
     ) as cluster:
         if args.command == "run":
             token = args.token or default_token(console.now(), secrets.token_hex(3))

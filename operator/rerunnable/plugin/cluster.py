@@ -6,19 +6,25 @@ operator's own client (rerunnable.kube: the same kubeconfig merging and exec
 credential plugins), one call at a time on an event loop of its own. Every
 call returns plain dicts and turns API errors into PluginError with the
 server's message, so commands never show a traceback for an expected failure.
+
+A command that waits (--wait) reads through `current_rjob`, `current_execution`
+and `events_about_rjob`, then calls `wait_for_change`: `ApiCluster` answers them
+from WATCHes (`kube.watching`: one read, then only the changes), so a wait costs
+no request per look; the watch tasks run while the loop does, in `wait_for_change`.
 """
 
 import asyncio
 from collections.abc import Coroutine, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from rerunnable.api.names import LABEL_EXECUTION, LABEL_RERUNNABLE_JOB
 from rerunnable.kube import ConfigError, Credentials, KubeError, NotFoundError, load
 from rerunnable.kube.errors import ConflictError, UnavailableError
 from rerunnable.kube.resources import EVENTS, EXECUTIONS, PODS, RERUNNABLE_JOBS, Resource
-from rerunnable.kube.transport import MERGE_PATCH, TIMEOUT, Transport
+from rerunnable.kube.transport import MERGE_PATCH, TIMEOUT, Answered, Transport
+from rerunnable.kube.watching import Watched
 from rerunnable.plugin.errors import PluginError
 
 __all__ = ["ApiCluster", "Cluster", "TransientError", "connect"]
@@ -78,12 +84,28 @@ class Cluster:
         """The names of `resource`'s objects in the namespace (namespaced=False: all)."""
         raise NotImplementedError
 
+    def current_rjob(self, name: str) -> Body | None:
+        """The RerunnableJob as last seen (None: not found), for a command that waits for it
+        to change (`wait_for_change`). Raises TransientError when the API server cannot
+        answer now."""
+        return self.find_rjob(name)
+
+    def current_execution(self, name: str) -> Body | None:
+        """The Execution as last seen (None: not found); as `current_rjob`."""
+        return self.find_execution(name)
+
     def look(self, rjob: str, execution: str) -> tuple[Body | None, Body | None]:
         """The RerunnableJob, then the Execution (None: not found), read in this order.
 
         Raises TransientError when the API server cannot answer now.
         """
-        return self.find_rjob(rjob), self.find_execution(execution)
+        return self.current_rjob(rjob), self.current_execution(execution)
+
+    def wait_for_change(self, seconds: float) -> bool:
+        """Return once an object read through `current_*` or `events_about_rjob` may have
+        changed, or after `seconds`; True. False: this cluster cannot tell changes (a test
+        double), the caller looks again after a step of its own."""
+        return False
 
 
 class ApiCluster(Cluster):
@@ -91,6 +113,10 @@ class ApiCluster(Cluster):
         super().__init__(namespace)
         self._transport = transport
         self._runner = runner
+        self._watches: dict[tuple[str, str], Watched] = {}
+        self._change: asyncio.Event | None = None  # set: a change to look at
+        self._unseen = True  # a change (or the first reads) the command has not looked at
+        self._looked: list[asyncio.Future[None]] = []  # the watches held until it has
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         return self._runner.run(coro)
@@ -120,11 +146,71 @@ class ApiCluster(Cluster):
         except NotFoundError:
             return None
 
-    def look(self, rjob: str, execution: str) -> tuple[Body | None, Body | None]:
+    def current_rjob(self, name: str) -> Body | None:
+        return self._watched(RERUNNABLE_JOBS, f"metadata.name={name}").get(name)
+
+    def current_execution(self, name: str) -> Body | None:
+        return self._watched(EXECUTIONS, f"metadata.name={name}").get(name)
+
+    def wait_for_change(self, seconds: float) -> bool:
+        async def changed() -> None:
+            # The command has looked at the watches' current state: on to the next change.
+            change = self._changes()
+            change.clear()
+            self._unseen = False
+            for looked in self._looked:
+                if not looked.done():
+                    looked.set_result(None)
+            self._looked.clear()
+            with suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await change.wait()
+
+        self._call(changed())
+        return True
+
+    def _changes(self) -> asyncio.Event:
+        if self._change is None:
+            self._change = asyncio.Event()
+        return self._change
+
+    async def _looked_at(self) -> None:
+        """A watch's next change waits here while the command has not looked at the last one
+        (each state is seen, none skipped for a newer one): until `wait_for_change`."""
+        while self._unseen:
+            looked = asyncio.get_running_loop().create_future()
+            self._looked.append(looked)
+            await looked
+
+    def _changed(self) -> None:
+        self._unseen = True
+        self._changes().set()
+
+    def _watched(self, resource: Resource, fields: str) -> Watched:
+        """The WATCH of `fields`, opened at the first look (the initial read). Raises
+        TransientError while the API server cannot answer, the watch's error if it ended."""
+        watched = self._watches.get((resource.plural, fields))
         try:
-            return super().look(rjob, execution)
+            if watched is None:
+                watched = Watched(
+                    self._transport,
+                    resource,
+                    self.namespace,
+                    fields,
+                    ready=self._looked_at,
+                    changed=self._changed,
+                )
+                self._call(watched.start())
+                self._watches[(resource.plural, fields)] = watched
+            if watched.failure is not None:
+                raise watched.failure
         except UnavailableError as e:
             raise TransientError(e.message or type(e).__name__) from e
+        return watched
+
+    async def close(self) -> None:
+        for watched in self._watches.values():
+            await watched.stop()
 
     def executions_of(self, rjob: str) -> list[Body]:
         async def listed() -> list[Body]:
@@ -190,15 +276,12 @@ class ApiCluster(Cluster):
             raise self._not_found(e, f'execution "{name}"') from None
 
     def events_about_rjob(self, rjob: str) -> list[tuple[str, str]]:
-        async def listed() -> list[tuple[str, str]]:
-            fields = f"involvedObject.name={rjob},involvedObject.kind=RerunnableJob"
-            found = self._transport.list(EVENTS, self.namespace, fields=fields)
-            return [(str(e.get("reason") or ""), str(e.get("message") or "")) async for e in found]
-
+        fields = f"involvedObject.name={rjob},involvedObject.kind=RerunnableJob"
         try:
-            return self._call(listed())
-        except KubeError:
+            found = self._watched(EVENTS, fields).objects.values()
+        except (KubeError, TransientError):
             return []
+        return [(str(e.get("reason") or ""), str(e.get("message") or "")) for e in found]
 
     def _get(self, path: str) -> Body:
         return self._call(self._transport.request("GET", path))
@@ -215,11 +298,13 @@ def connect(
     impersonate: str | None = None,
     impersonate_groups: Sequence[str] = (),
     request_timeout: float | None = TIMEOUT,
+    log: TextIO | None = None,
 ) -> Iterator[Cluster]:
     """A Cluster for the kubeconfig's context (or --context), with its cluster or user entry
     replaced by --cluster or --user, as --as (and --as-group) if given, each request limited
     to `request_timeout` seconds (None: no limit); namespace: given, the context's, else
-    "default". API and connection errors inside become PluginError."""
+    "default". API and connection errors inside become PluginError. With `log` (-v 6), a
+    line per request there: its method (WATCH for a watch), path and status."""
     try:
         config = load(kubeconfig, context=context, cluster=cluster, user=user)
     except ConfigError as e:
@@ -230,9 +315,13 @@ def connect(
         )
         config = replace(config, user=who)
     with asyncio.Runner() as runner:
-        transport = Transport(config, Credentials(config), timeout=request_timeout)
+        answered = _unobserved if log is None else _logger(log)
+        transport = Transport(
+            config, Credentials(config), timeout=request_timeout, answered=answered
+        )
+        api = ApiCluster(transport, namespace or config.namespace, runner)
         try:
-            yield ApiCluster(transport, namespace or config.namespace, runner)
+            yield api
         except UnavailableError as e:
             limit = ""
             if "Timeout" in e.message and request_timeout is not None:
@@ -244,4 +333,16 @@ def connect(
         except ConfigError as e:
             raise PluginError(str(e)) from None
         finally:
+            runner.run(api.close())
             runner.run(transport.close())
+
+
+def _unobserved(method: str, path: str, status: int) -> None:
+    return None
+
+
+def _logger(log: TextIO) -> Answered:
+    def answered(method: str, path: str, status: int) -> None:
+        print(f"{method} {path} {status or 'no answer'}", file=log, flush=True)
+
+    return answered

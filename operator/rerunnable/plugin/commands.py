@@ -77,7 +77,9 @@ __all__ = [
     "suspend_command",
 ]
 
-POLL_INTERVAL = 0.5  # seconds between two looks at a run followed with --wait
+# --wait follows WATCHes (`Cluster.wait_for_change`); a Cluster that cannot tell changes (the
+# test doubles) is looked at again after this step.
+POLL_INTERVAL = 0.5
 EVENT_GRACE = 5.0  # seconds to wait for the operator's event about a run pruned at once
 
 
@@ -209,7 +211,20 @@ def _created(
         remaining = deadline - console.monotonic()
         if remaining <= 0:
             return None
+        _wait_for_change(cluster, remaining, console)
+
+
+def _wait_for_change(cluster: Cluster, remaining: float, console: Console) -> None:
+    """Until what the command reads may have changed (a WATCH's event), `remaining` at most."""
+    if not cluster.wait_for_change(remaining):
         console.sleep(min(POLL_INTERVAL, remaining))
+
+
+def _current_execution(cluster: Cluster, name: str) -> Mapping[str, Any]:
+    found = cluster.current_execution(name)
+    if found is None:
+        raise PluginError(f'execution "{name}" not found in namespace "{cluster.namespace}"')
+    return found
 
 
 def _listed(values: Mapping[str, str]) -> str:
@@ -275,7 +290,7 @@ def _outcome_from_events(
         remaining = deadline - console.monotonic()
         if phase is not None or remaining <= 0:
             return phase
-        console.sleep(min(POLL_INTERVAL, remaining))
+        _wait_for_change(cluster, remaining, console)
 
 
 @dataclass
@@ -312,17 +327,17 @@ def _follow(
     while True:
         try:
             rjob, execution = cluster.look(name, followed.execution_name)
+            done = _take_a_look(cluster, name, token, rjob, execution, followed, console)
         except TransientError as e:
             followed.trouble = str(e)
         else:
             followed.trouble = None
-            done = _take_a_look(cluster, name, token, rjob, execution, followed, console)
             if done is not None:
                 return done
         remaining = deadline - console.monotonic()
         if remaining <= 0:
             return _timed_out(followed.execution_name, timeout, followed, console)
-        console.sleep(min(POLL_INTERVAL, remaining))
+        _wait_for_change(cluster, remaining, console)
 
 
 def _take_a_look(
@@ -341,7 +356,7 @@ def _take_a_look(
     execution_name = followed.execution_name
     if execution is None and followed.previous is not None and not followed.seen:
         # The next attempt waits for its backoff, unless its retry was called off since.
-        before = cluster.find_execution(followed.previous)
+        before = cluster.current_execution(followed.previous)
         if before is None or Snapshot.of(before).next_attempt is not None:
             return None
         off = Snapshot.of(before)
@@ -447,7 +462,7 @@ def cancel_command(
     deadline = console.monotonic() + timeout.total_seconds()
     while True:
         try:
-            status = read_status(ExecutionStatus, cluster.get_execution(name), "execution")
+            status = read_status(ExecutionStatus, _current_execution(cluster, name), "execution")
         except TransientError:
             status = None
         if status is not None and retry_waits(status):
@@ -465,7 +480,7 @@ def cancel_command(
                 " to end; the cancel goes on"
             )
             return EXIT_TIMEOUT
-        console.sleep(min(POLL_INTERVAL, remaining))
+        _wait_for_change(cluster, remaining, console)
 
 
 # -- history ------------------------------------------------------------------------------------
@@ -653,9 +668,15 @@ def backfill_command(
     said = ""
     while True:
         try:
-            seen = look(cluster.get_rjob(name), request)
+            current = cluster.current_rjob(name)
         except TransientError:
             seen = None
+        else:
+            if current is None:
+                raise PluginError(
+                    f'rerunnablejob "{name}" not found in namespace "{cluster.namespace}"'
+                )
+            seen = look(current, request)
         if seen is not None and seen.message and seen.message != said:
             said = seen.message
             console.say(f"{console.clock():%H:%M:%S}  {said}")
@@ -670,4 +691,4 @@ def backfill_command(
                 f" rerunnablejob/{name}; it goes on"
             )
             return EXIT_TIMEOUT
-        console.sleep(min(POLL_INTERVAL, remaining))
+        _wait_for_change(cluster, remaining, console)
