@@ -12,7 +12,8 @@ read), then watches from the list's resourceVersion in a task of its own:
   new list's version;
 - the API server cannot answer (connection lost, 5xx, 429): `failure` says so
   until a list succeeds again, after a short back-off (RETRY);
-- any other error (403: no `watch` verb) ends the watch; `failure` holds it.
+- any other error (403: no `watch` verb), or an answer that is not a watch's, ends
+  the watch; `failure` holds it (so that nobody waits on a watch that is gone).
 
 After the first read, every change (an event, a new list, a failure) first awaits
 `ready`, then is made, then `changed` is called: whoever follows the objects holds the
@@ -128,6 +129,11 @@ class Watched:
             except KubeError as e:
                 await self._ready()
                 self.failure = e
+                self._changed()
+                return
+            except (ValueError, KeyError, TypeError) as e:  # an answer that is not a watch's
+                await self._ready()
+                self.failure = KubeError(0, type(e).__name__, f"not a watch event: {e}")
                 self._changed()
                 return
 

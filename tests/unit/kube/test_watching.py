@@ -237,3 +237,18 @@ def test_another_error_ends_the_watch_and_stays() -> None:
 
     assert asyncio.run(main()).failure is forbidden
     assert fake.watched_from == ["5"]
+
+
+def test_an_answer_that_is_not_a_watch_ends_it_with_a_failure() -> None:
+    fake = FakeStreams([listed("5")], [[("MODIFIED", {"metadata": {}})]])  # no name
+
+    async def main() -> Watched:
+        watched = Watched(cast(Transport, fake), EXECUTIONS, "ns", "metadata.name=x")
+        await watched.start()
+        assert watched._task is not None
+        await watched._task
+        return watched
+
+    failure = asyncio.run(main()).failure
+    assert failure is not None
+    assert failure.reason == "KeyError"
