@@ -29,11 +29,11 @@ k8s-bin: ## Build (or reuse) the pinned Kubernetes, etcd and kwok binaries
 
 .PHONY: promtool
 promtool: ## Build (or reuse) the pinned promtool, which checks and tests the chart's alerts
-	@hack/promtool.sh
+	@hack/go-tool.sh promtool
 
 .PHONY: krew-bin
 krew-bin: ## Build (or reuse) the pinned krew, which tests the plugin's manifest
-	@hack/krew-bin.sh
+	@hack/go-tool.sh krew
 
 .PHONY: krew
 krew: ## Build kubectl rerun for krew: dist/krew/ archives (linux, darwin; amd64, arm64) and rerun.yaml

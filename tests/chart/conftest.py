@@ -2,7 +2,7 @@
 
 helm is the one `make k8s-bin` builds (hack/k8s-bin.sh prints where it is, and
 builds it first if it is not there); promtool, which checks the alerts and the
-dashboard's queries, is the one `make promtool` builds (hack/promtool.sh, likewise).
+dashboard's queries, is the one `make promtool` builds (`hack/go-tool.sh promtool`, likewise).
 """
 
 import subprocess
@@ -32,7 +32,7 @@ def helm_bin() -> Path:
 @pytest.fixture(scope="session")
 def promtool() -> Path:
     out = subprocess.run(
-        [str(REPO / "hack" / "promtool.sh")], check=True, capture_output=True, text=True
+        [str(REPO / "hack" / "go-tool.sh"), "promtool"], check=True, capture_output=True, text=True
     )
     return Path(out.stdout.strip())
 

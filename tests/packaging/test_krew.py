@@ -6,7 +6,7 @@ semver version (the package's), and for each platform a uri, a sha256 that is th
 archive's, a `bin`, `files` with from and to, a selector on os and arch only, no two
 platforms alike. The archive holds every `from` of `files`, and `bin` with its exec bit.
 Unpacked into a temporary folder, it runs with nothing but a python3: no venv on PATH, no
-PYTHONPATH, HOME an empty folder. krew itself (hack/krew-bin.sh, built with Go) installs it.
+PYTHONPATH, HOME an empty folder. krew itself (`hack/go-tool.sh krew`, built with Go) installs it.
 """
 
 import hashlib
@@ -160,10 +160,10 @@ def test_kubectl_complete_rerun_completes_the_commands(unpacked: Path, tmp_path:
     assert {line.split("\t")[0] for line in lines[:-1]} >= {"run", "cancel", "history"}
 
 
-@pytest.mark.skipif(shutil.which("go") is None, reason="krew is built with Go (hack/krew-bin.sh)")
+@pytest.mark.skipif(shutil.which("go") is None, reason="krew is built with Go (hack/go-tool.sh)")
 def test_krew_installs_the_plugin(built: Path, manifest: Manifest, tmp_path: Path) -> None:
     krew = subprocess.run(
-        [str(REPO / "hack" / "krew-bin.sh")], check=True, capture_output=True, text=True
+        [str(REPO / "hack" / "go-tool.sh"), "krew"], check=True, capture_output=True, text=True
     ).stdout.strip()
     (platform,) = manifest["spec"]["platforms"]
     env = {**clean_env(tmp_path), "KREW_ROOT": str(tmp_path / "krew")}
