@@ -193,6 +193,10 @@ def test_cronjob_controller_runs(kube: Client, namespace: str) -> None:
     assert scheduled, "scheduled Job carries no annotations"
     stamp = datetime.fromisoformat(scheduled["batch.kubernetes.io/cronjob-scheduled-timestamp"])
     assert (stamp.second, stamp.microsecond) == (0, 0)
-    status = kube.get(CronJob, "tick", namespace=namespace).status
-    assert status is not None
-    assert status.lastScheduleTime is not None
+
+    # The controller creates the Job first and writes lastScheduleTime after it.
+    def last_schedule_time() -> datetime | None:
+        status = kube.get(CronJob, "tick", namespace=namespace).status
+        return status.lastScheduleTime if status else None
+
+    wait_until(last_schedule_time, timeout=30, what="the CronJob's status.lastScheduleTime")
