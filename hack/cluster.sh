@@ -70,6 +70,8 @@ options:
   kwokVersion: $KWOK_VERSION
   kubeAuthorization: true
   kubeAdmission: true
+  # Pods' logs are played from files (ClusterLogs, Logs): kubectl rerun logs is tested on them.
+  enableCRDs: [Logs, ClusterLogs]
 EOF
     if [[ "$runtime" == binary ]]; then
       cat <<EOF

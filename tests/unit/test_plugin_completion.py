@@ -29,7 +29,7 @@ NAMES: dict[Kind, list[str]] = {
     "clusters": ["prod-cluster"],
     "users": ["admin", "ci"],
 }
-COMMANDS = ["run", "cancel", "history", "status", "next", "suspend", "resume", "backfill"]
+COMMANDS = ["run", "cancel", "history", "status", "logs", "next", "suspend", "resume", "backfill"]
 
 
 class FakeLister:
@@ -62,6 +62,8 @@ CASES: list[tuple[str, list[str], list[str], int]] = [
         NO_FILE_COMP,
     ),
     ("EXECUTION of status, prefix", ["status", "ex"], ["export-day-m0f0f0f0f"], NO_FILE_COMP),
+    ("EXECUTION of logs, prefix", ["logs", "-f", "ni"], ["nightly-backup-m1a2b3c4d"], NO_FILE_COMP),
+    ("flag of logs", ["logs", "x", "--t"], ["--tail", "--timestamps"], NO_FILE_COMP),
     ("after the positional: nothing", ["history", "x", ""], [], NO_FILE_COMP),
     ("required flags of backfill", ["backfill", "x", ""], ["--from", "--to"], NO_FILE_COMP),
     ("namespace value", ["run", "-n", ""], ["default", "team-a", "team-b"], NO_FILE_COMP),

@@ -97,6 +97,7 @@ class FakeApi:
         *,
         resource_version: str,
         fields: str | None = None,
+        labels: str | None = None,
         seconds: int = 300,
     ) -> AsyncIterator[tuple[str, Body]]:
         self.watched_from.setdefault(resource.plural, []).append(resource_version)

@@ -6,7 +6,8 @@ watch streams use kopf's own session, logged in with the same `Credentials`.)
 An answer is a plain dict; a failure is one of `errors`' exceptions. A 401 makes
 the credentials refresh (token file re-read, exec plugin re-run) and the request
 go once more; a new client certificate from a plugin means a new TLS context.
-`watch` streams a WATCH's events (`kubectl rerun ... --wait` follows runs with it).
+`watch` streams a WATCH's events (`kubectl rerun ... --wait` follows runs with it),
+`stream` any answer that streams line by line (a container's log: `kubectl rerun logs`).
 Impersonation (`UserConfig.impersonate`) is added here, to every request.
 
 With 1000 runs due at once, lightkube's typed models and its HTTP stack were
@@ -43,6 +44,7 @@ __all__ = [
 
 Body = dict[str, Any]
 JSON = "application/json"
+ANY = "*/*"  # a container's log is text/plain
 MERGE_PATCH = "application/merge-patch+json"
 TIMEOUT = 10.0  # seconds per request (None: no limit)
 LIST_CHUNK = 500
@@ -152,6 +154,7 @@ class Transport:
         *,
         resource_version: str,
         fields: str | None = None,
+        labels: str | None = None,
         seconds: int = WATCH_SECONDS,
     ) -> AsyncIterator[tuple[str, Body]]:
         """The events of a WATCH from `resource_version` on, as (type, object): ADDED,
@@ -169,7 +172,28 @@ class Transport:
         }
         if fields:
             params["fieldSelector"] = fields
+        if labels:
+            params["labelSelector"] = labels
         path = resource.path(namespace)
+        async for line in self.stream(path, params, label="WATCH", accept=JSON):
+            if line.strip():
+                yield self._event(line, resource)
+
+    async def stream(
+        self,
+        path: str,
+        params: Mapping[str, str],
+        *,
+        label: str = "GET",
+        accept: str = ANY,
+    ) -> AsyncIterator[bytes]:
+        """The lines of an answer that streams (a WATCH's events, a container's log), each
+        without its newline, as they come; the last one also without one. `label`: the
+        method `Answered` is told.
+
+        A refused request raises its error; a lost connection, `UnavailableError`. The
+        request timeout limits the wait for the answer's headers, not the stream.
+        """
         credential = await self.credentials.current()
         for attempt in (1, 2):
             session = self._open(credential)
@@ -178,42 +202,39 @@ class Transport:
                     response = await session.get(
                         self.cluster.server + path,
                         params=params,
-                        headers=self._headers(credential, JSON),
+                        headers=self._headers(credential, JSON, accept=accept),
                         server_hostname=self.cluster.tls_server_name,
                         timeout=aiohttp.ClientTimeout(),  # no limit on the stream
                     )
             except (aiohttp.ClientError, TimeoutError) as e:
-                self._answered("WATCH", path, NO_ANSWER)
+                self._answered(label, path, NO_ANSWER)
                 raise unavailable(e) from e
-            self._answered("WATCH", path, response.status)
+            self._answered(label, path, response.status)
             try:
                 if response.status == 401 and attempt == 1:
                     credential = await self.credentials.refresh(credential)
                     continue
                 if response.status >= 400:
                     raise from_answer(response.status, await response.text())
-                async for event in self._events(response, resource):
-                    yield event
+                async for line in self._lines(response):
+                    yield line
                 return
             finally:
                 response.close()
 
     @staticmethod
-    async def _events(
-        response: aiohttp.ClientResponse, resource: Resource
-    ) -> AsyncIterator[tuple[str, Body]]:
-        """A watch answer's events, one JSON object a line (of any length)."""
+    async def _lines(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+        """An answer's lines (of any length) as they come."""
         rest = b""
         try:
             async for chunk in response.content.iter_any():
                 *lines, rest = (rest + chunk).split(b"\n")
                 for line in lines:
-                    if line.strip():
-                        yield Transport._event(line, resource)
+                    yield line
         except (aiohttp.ClientError, TimeoutError) as e:
             raise unavailable(e) from e
-        if rest.strip():
-            yield Transport._event(rest, resource)
+        if rest:
+            yield rest
 
     @staticmethod
     def _event(line: bytes, resource: Resource) -> tuple[str, Body]:
@@ -257,9 +278,9 @@ class Transport:
         return response.status, text
 
     def _headers(
-        self, credential: Credential, content_type: str
+        self, credential: Credential, content_type: str, *, accept: str = JSON
     ) -> "builtins.list[tuple[str, str]]":
-        headers = [("Accept", JSON), ("Content-Type", content_type)]
+        headers = [("Accept", accept), ("Content-Type", content_type)]
         authorization = credential.authorization()
         if authorization:
             headers.append(("Authorization", authorization))

@@ -3,8 +3,9 @@
 (The operator's own watches are kopf's; this is for the plugin, which has no kopf.)
 
 `Watched` holds the objects of one resource that match a field selector
-(`metadata.name=NAME`: one object or none). It lists them once (the initial
-read), then watches from the list's resourceVersion in a task of its own:
+(`metadata.name=NAME`: one object or none) or a label selector (the pods of a
+run). It lists them once (the initial read), then watches from the list's
+resourceVersion in a task of its own:
 
 - the server ends a watch after `seconds` (or a proxy does): the watch is opened
   again from the last resourceVersion seen (an event's or a BOOKMARK's);
@@ -50,8 +51,9 @@ class Watched:
         transport: Transport,
         resource: Resource,
         namespace: str | None,
-        fields: str,
+        fields: str = "",
         *,
+        labels: str = "",
         ready: Callable[[], Awaitable[None]] = _ready,
         changed: Callable[[], None] = _changed,
         seconds: int = WATCH_SECONDS,
@@ -63,6 +65,7 @@ class Watched:
         self._resource = resource
         self._namespace = namespace
         self._fields = fields
+        self._labels = labels
         self._ready = ready
         self._changed = changed
         self._seconds = seconds
@@ -85,8 +88,11 @@ class Watched:
             self._task = None
 
     async def _list(self) -> Body:
+        params = {"fieldSelector": self._fields, "labelSelector": self._labels}
         return await self._transport.request(
-            "GET", self._resource.path(self._namespace), params={"fieldSelector": self._fields}
+            "GET",
+            self._resource.path(self._namespace),
+            params={key: value for key, value in params.items() if value},
         )
 
     def _listed(self, page: Body) -> None:
@@ -110,6 +116,7 @@ class Watched:
                     self._namespace,
                     resource_version=self._version,
                     fields=self._fields,
+                    labels=self._labels,
                     seconds=self._seconds,
                 ):
                     if kind == "BOOKMARK":  # only a newer version to resume from

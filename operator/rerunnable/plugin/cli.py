@@ -21,6 +21,7 @@ from rerunnable.plugin.commands import (
     cancel_command,
     default_token,
     history_command,
+    logs_command,
     next_command,
     resume_command,
     run_command,
@@ -30,6 +31,7 @@ from rerunnable.plugin.commands import (
 from rerunnable.plugin.errors import PluginError
 from rerunnable.plugin.output import OBJECT_FORMATS, TABLE_FORMATS
 from rerunnable.plugin.parsing import parse_duration, parse_request_timeout
+from rerunnable.plugin.pod_logs import LogOptions
 
 __all__ = ["build_parser", "main", "parse_args"]
 
@@ -44,9 +46,11 @@ _TOP_EPILOG = """\
 examples:
   kubectl rerun run nightly-backup --wait --timeout 30m
   kubectl rerun run export-day -p DAY=2026-11-30 --wait
+  kubectl rerun run nightly-backup --wait --logs
   kubectl rerun cancel nightly-backup-m1a2b3c4d
   kubectl rerun history nightly-backup -n team-a
   kubectl rerun status nightly-backup-m1a2b3c4d
+  kubectl rerun logs nightly-backup-m1a2b3c4d -f
   kubectl rerun next nightly-backup -c 10
   kubectl rerun suspend nightly-backup --until 2h
   kubectl rerun resume nightly-backup
@@ -60,10 +64,11 @@ every request (needs the RBAC verb impersonate); --request-timeout limits each
 request ("0": no limit; default 10s), not --wait, which --timeout limits.
 "kubectl rerun COMMAND --help" shows each command's flags and examples.
 
--o/--output: every command takes it. run, cancel, status, suspend, resume and
-backfill print the object they act on (-o name|json|yaml, as kubectl annotate
--o does; the lines for people go to stderr then); history prints the
-Executions (name|json|yaml|wide); next prints the times (json|yaml|wide).
+-o/--output: every command but logs takes it. run, cancel, status, suspend,
+resume and backfill print the object they act on (-o name|json|yaml, as
+kubectl annotate -o does; the lines for people go to stderr then); history
+prints the Executions (name|json|yaml|wide); next prints the times
+(json|yaml|wide). logs prints the run's pod logs, as kubectl logs does.
 
 exit codes: 0 ok; 1 error, or the run failed, was interrupted or was refused;
 2 --wait (or run -o json|yaml) timed out (the run goes on).
@@ -80,6 +85,12 @@ With --wait, prints a line each time the run's phase or progress changes and
 exits 0 if it succeeds, 1 if it fails, is interrupted or is refused (e.g.
 concurrencyPolicy Forbid while another run is active, or an invalid spec),
 2 when --timeout (default {DEFAULT_TIMEOUT}) passes first.
+
+With --wait --logs, the logs of the run's pods go to stdout as they come (as
+kubectl logs -f prints them; with --prefix each line starts with
+[pod/POD/CONTAINER]), from every container as it starts and from each retry;
+the progress lines go to stderr then. Reading logs needs the RBAC verbs list
+and watch on pods and get on pods/log.
 
 With -o name, prints execution.rerunnable.dev/NAME-m... (as kubectl -o name)
 on stdout as soon as the run is requested; with -o json|yaml, the Execution
@@ -99,6 +110,7 @@ examples:
   kubectl rerun run nightly-backup
   kubectl rerun run export-day -p DAY=2026-11-30 -p FORMAT=csv --wait
   kubectl rerun run nightly-backup --wait
+  kubectl rerun run nightly-backup --wait --logs > backup.log   # progress on stderr
   kubectl rerun run nightly-backup --wait --timeout 10m -n team-a
   kubectl rerun run nightly-backup --token "$CI_PIPELINE_ID" --wait   # safe to retry
   name=$(kubectl rerun run nightly-backup -o name)   # execution.rerunnable.dev/nightly-backup-m...
@@ -169,6 +181,24 @@ examples:
   kubectl rerun history nightly-backup      # the names of its runs
 """
 
+_LOGS_EPILOG = """\
+Prints the logs of the run's pods (those of its Job, labelled
+rerunnable.dev/execution=EXECUTION): pods oldest first, in each pod its init
+containers and then its containers, every container that has started. Pods
+the Job made again after a failure are included; a retry of the run
+(spec.retry) is an Execution of its own (kubectl rerun history lists them).
+Pods go with the run's Job, so a run whose Job was deleted has no logs.
+
+With -f, follows the run: each line as it comes, from every container as it
+starts, until the run has ended (its last line goes to stderr); exit 0.
+Needs the RBAC verbs list and watch on pods and get on pods/log.
+
+examples:
+  kubectl rerun logs nightly-backup-m1a2b3c4d
+  kubectl rerun logs nightly-backup-m1a2b3c4d -f --prefix
+  kubectl rerun logs nightly-backup-m1a2b3c4d -c main --tail 20 --timestamps
+"""
+
 _NEXT_EPILOG = """\
 Computes the upcoming scheduled runs locally from the spec, as the operator
 does (all schedules merged, Jenkins H resolved for this object, DST rules of
@@ -230,7 +260,7 @@ def _count(text: str) -> int:
     return value
 
 
-def _level(text: str) -> int:
+def _not_negative(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -325,7 +355,7 @@ def _global_flags(*, before: bool = False) -> _Parser:
         "-v",
         "--v",
         dest="verbosity",
-        type=_level,
+        type=_not_negative,
         default=argparse.SUPPRESS,
         metavar="LEVEL",
         help="log level, as kubectl's: 6 or more prints each request to stderr (method,"
@@ -349,6 +379,14 @@ def _output_flag(parser: argparse.ArgumentParser, formats: Sequence[str], what: 
         choices=formats,
         default=None,
         help=f"print {what} as {', '.join(_OUTPUT_HELP[f] for f in formats)}",
+    )
+
+
+def _prefix_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--prefix",
+        action="store_true",
+        help="each log line after [pod/POD/CONTAINER] (as kubectl logs --prefix)",
     )
 
 
@@ -416,6 +454,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="a parameter of this run (repeatable); the others take their defaults",
     )
+    run.add_argument(
+        "--logs",
+        action="store_true",
+        help="with --wait: print the logs of the run's pods to stdout as they come (the"
+        " progress goes to stderr)",
+    )
+    _prefix_flag(run)
 
     cancel = command(
         "cancel",
@@ -436,6 +481,30 @@ def build_parser() -> argparse.ArgumentParser:
         of_a_run=True,
     )
     _output_flag(status, OBJECT_FORMATS, "the Execution")
+
+    logs = command(
+        "logs", "print the logs of a run's pods (-f: follow them)", _LOGS_EPILOG, of_a_run=True
+    )
+    logs.add_argument(
+        "-f",
+        "--follow",
+        action="store_true",
+        help="follow the logs until the run has ended",
+    )
+    logs.add_argument(
+        "-c", "--container", metavar="NAME", help="only this container's log (default: all)"
+    )
+    logs.add_argument(
+        "--tail",
+        type=_not_negative,
+        default=None,
+        metavar="N",
+        help="only the last N lines of each container's log (default: all)",
+    )
+    logs.add_argument(
+        "--timestamps", action="store_true", help="each line with its time (RFC 3339)"
+    )
+    _prefix_flag(logs)
 
     upcoming = command("next", "list the upcoming scheduled runs of a RerunnableJob", _NEXT_EPILOG)
     upcoming.add_argument(
@@ -493,6 +562,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
             parser.error(f"-p {', '.join(twice)}: given more than once")
         if args.token is not None and not args.token.strip():
             parser.error("--token must not be empty")
+        if args.logs and not args.wait:
+            parser.error("--logs needs --wait")
+        if args.logs and args.output is not None:
+            parser.error(f"--logs: the logs go to stdout, which -o {args.output} cannot share")
+        if args.prefix and not args.logs:
+            parser.error("--prefix needs --logs")
     return args
 
 
@@ -520,6 +595,7 @@ def dispatch(args: argparse.Namespace, console: Console) -> int:
                 console=console,
                 sent=dict(args.parameters),
                 output=args.output,
+                logs=LogOptions(prefix=args.prefix) if args.logs else None,
             )
         if args.command == "cancel":
             timeout = args.timeout or parse_duration(DEFAULT_TIMEOUT)
@@ -535,6 +611,16 @@ def dispatch(args: argparse.Namespace, console: Console) -> int:
             return history_command(cluster, args.name, output=args.output, console=console)
         if args.command == "status":
             return status_command(cluster, args.name, output=args.output, console=console)
+        if args.command == "logs":
+            options = LogOptions(
+                container=args.container,
+                tail=args.tail,
+                timestamps=args.timestamps,
+                prefix=args.prefix,
+            )
+            return logs_command(
+                cluster, args.name, follow=args.follow, options=options, console=console
+            )
         if args.command == "next":
             return next_command(
                 cluster, args.name, count=args.count, output=args.output, console=console

@@ -11,6 +11,7 @@ A command that waits (--wait) reads through `current_rjob`, `current_execution`
 and `events_about_rjob`, then calls `wait_for_change`: `ApiCluster` answers them
 from WATCHes (`kube.watching`: one read, then only the changes), so a wait costs
 no request per look; the watch tasks run while the loop does, in `wait_for_change`.
+So do the log streams of `follow_logs` (`log_streams.RunLogs`).
 """
 
 import asyncio
@@ -26,10 +27,15 @@ from rerunnable.kube.resources import EVENTS, EXECUTIONS, PODS, RERUNNABLE_JOBS,
 from rerunnable.kube.transport import MERGE_PATCH, TIMEOUT, Answered, Transport
 from rerunnable.kube.watching import Watched
 from rerunnable.plugin.errors import PluginError
+from rerunnable.plugin.log_streams import Line, RunLogs, Trouble, read_logs
+from rerunnable.plugin.pod_logs import LogOptions, Source
 
 __all__ = ["ApiCluster", "Cluster", "TransientError", "connect"]
 
 FIELD_MANAGER = "kubectl-rerun"
+# Seconds a run's log streams get to end once it has: the kubelet ends each when its container
+# has exited, so this is only spent on a stream that does not end (kwok's logs that follow).
+LOG_DRAIN = 2.0
 
 Body = dict[str, Any]
 T = TypeVar("T")
@@ -107,6 +113,22 @@ class Cluster:
         double), the caller looks again after a step of its own."""
         return False
 
+    def read_logs(self, sources: Sequence[Source], options: LogOptions, line: Line) -> None:
+        """The logs of `sources` (containers of a run's pods) as they are now, in turn."""
+        raise NotImplementedError
+
+    def follow_logs(
+        self, execution: str, options: LogOptions, line: Line, trouble: Trouble
+    ) -> None:
+        """Start following the logs of Execution `execution`'s pods: each line goes to
+        `line` while the command waits (`wait_for_change`), from every container as it
+        starts; why a log cannot be read goes to `trouble`. Until `end_logs`."""
+        raise NotImplementedError
+
+    def end_logs(self, execution: str) -> None:
+        """The run has ended: the rest of its logs (LOG_DRAIN seconds at most), then stop."""
+        raise NotImplementedError
+
 
 class ApiCluster(Cluster):
     def __init__(self, transport: Transport, namespace: str, runner: asyncio.Runner) -> None:
@@ -117,6 +139,7 @@ class ApiCluster(Cluster):
         self._change: asyncio.Event | None = None  # set: a change to look at
         self._unseen = True  # a change (or the first reads) the command has not looked at
         self._looked: list[asyncio.Future[None]] = []  # the watches held until it has
+        self._logs: dict[str, RunLogs] = {}  # followed, by Execution
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         return self._runner.run(coro)
@@ -211,6 +234,32 @@ class ApiCluster(Cluster):
     async def close(self) -> None:
         for watched in self._watches.values():
             await watched.stop()
+        for logs in self._logs.values():
+            await logs.stop()
+
+    def read_logs(self, sources: Sequence[Source], options: LogOptions, line: Line) -> None:
+        self._call(read_logs(self._transport, self.namespace, sources, options, line))
+
+    def follow_logs(
+        self, execution: str, options: LogOptions, line: Line, trouble: Trouble
+    ) -> None:
+        if execution in self._logs:
+            return
+        logs = RunLogs(
+            self._transport, self.namespace, execution, options, line=line, trouble=trouble
+        )
+        try:
+            self._call(logs.start())
+        except KubeError as e:
+            trouble(f"cannot follow the logs of execution {execution}: {e.message}")
+            self._call(logs.stop())
+            return
+        self._logs[execution] = logs
+
+    def end_logs(self, execution: str) -> None:
+        logs = self._logs.pop(execution, None)
+        if logs is not None:
+            self._call(logs.finish(LOG_DRAIN))
 
     def executions_of(self, rjob: str) -> list[Body]:
         async def listed() -> list[Body]:

@@ -61,6 +61,14 @@ from rerunnable.plugin.output import (
     short_duration,
 )
 from rerunnable.plugin.parsing import parse_until
+from rerunnable.plugin.pod_logs import (
+    LogOptions,
+    Source,
+    check_container,
+    no_log,
+    print_line,
+    readable,
+)
 from rerunnable.plugin.status import status_text
 from rerunnable.plugin.upcoming import upcoming_json, upcoming_runs, upcoming_text
 
@@ -70,6 +78,7 @@ __all__ = [
     "cancel_command",
     "default_token",
     "history_command",
+    "logs_command",
     "next_command",
     "resume_command",
     "run_command",
@@ -81,6 +90,7 @@ __all__ = [
 # test doubles) is looked at again after this step.
 POLL_INTERVAL = 0.5
 EVENT_GRACE = 5.0  # seconds to wait for the operator's event about a run pruned at once
+FOLLOW_LOOK = 60.0  # logs -f has no deadline: it looks at the run at least this often
 
 
 def _utc_now() -> datetime:
@@ -138,12 +148,17 @@ def run_command(
     console: Console,
     sent: Mapping[str, str] | None = None,
     output: str | None = None,
+    logs: LogOptions | None = None,
 ) -> int:
     """Request the run of `token`, with the parameters `sent` (if any) in the same PATCH.
 
     With `output` (-o name|json|yaml) the run's Execution is printed once requested: its
-    name at once; json|yaml once the operator has created it (within `timeout`)."""
+    name at once; json|yaml once the operator has created it (within `timeout`). With
+    `logs` (and `wait`), the run's pod logs go to stdout as they come, the lines for people
+    to stderr."""
     shown, console = console, for_people(console, output)
+    if logs is not None:
+        console = replace(console, out=console.err)
     rjob = cluster.get_rjob(name)
     execution_name = manual_execution_name(name, token)
     existing = cluster.find_execution(execution_name)
@@ -179,8 +194,16 @@ def run_command(
         if held is not None:
             console.warn(f"note: {held}")
         return EXIT_OK
+    followed_logs = None if logs is None else _FollowedLogs(cluster, logs, shown)
     return _follow(
-        cluster, name, token, execution_name, timeout, console, seen=existing is not None
+        cluster,
+        name,
+        token,
+        execution_name,
+        timeout,
+        console,
+        seen=existing is not None,
+        logs=followed_logs,
     )
 
 
@@ -293,6 +316,28 @@ def _outcome_from_events(
         _wait_for_change(cluster, remaining, console)
 
 
+class _FollowedLogs:
+    """The pod logs of the run `_follow` follows (run --wait --logs), attempt after attempt:
+    each line to `console.out`, trouble reading them to `console.err`."""
+
+    def __init__(self, cluster: Cluster, options: LogOptions, console: Console) -> None:
+        self._cluster = cluster
+        self.options = options
+        self._console = console
+
+    def follow(self, execution: str) -> None:
+        self._cluster.follow_logs(execution, self.options, self.line, self.trouble)
+
+    def end(self, execution: str) -> None:
+        self._cluster.end_logs(execution)
+
+    def line(self, source: Source, line: bytes) -> None:
+        self._console.say(print_line(source, line, self.options))
+
+    def trouble(self, text: str) -> None:
+        self._console.warn(f"warning: {text}")
+
+
 @dataclass
 class _Followed:
     """What `_follow` has learnt so far about one run."""
@@ -317,17 +362,21 @@ def _follow(
     console: Console,
     *,
     seen: bool,
+    logs: _FollowedLogs | None = None,
 ) -> int:
     """Print a line per change of phase or progress until the run ends, is refused, or times out.
 
-    Transient API errors (connection lost, 429, 5xx) are retried until the deadline.
+    Transient API errors (connection lost, 429, 5xx) are retried until the deadline. With
+    `logs`, the pod logs of each attempt are followed too.
     """
     deadline = console.monotonic() + timeout.total_seconds()
     followed = _Followed(seen=seen, execution_name=execution_name)
+    if logs is not None:
+        logs.follow(execution_name)
     while True:
         try:
             rjob, execution = cluster.look(name, followed.execution_name)
-            done = _take_a_look(cluster, name, token, rjob, execution, followed, console)
+            done = _take_a_look(cluster, name, token, rjob, execution, followed, console, logs)
         except TransientError as e:
             followed.trouble = str(e)
         else:
@@ -348,6 +397,7 @@ def _take_a_look(
     execution: Mapping[str, Any] | None,
     followed: _Followed,
     console: Console,
+    logs: _FollowedLogs | None = None,
 ) -> int | None:
     """Report what one look shows; the exit code once the run has ended, else None.
 
@@ -380,11 +430,15 @@ def _take_a_look(
             console.say(progress_line(console.clock(), verdict.snapshot))
     if verdict.state == "finished":
         assert verdict.snapshot is not None
+        if logs is not None:
+            logs.end(execution_name)
         console.say(final_line(execution_name, verdict.snapshot))
         if verdict.snapshot.next_attempt is not None:
             console.say(retry_line(console.clock(), verdict.snapshot))
             followed.previous = execution_name
             followed.execution_name = verdict.snapshot.next_attempt
+            if logs is not None:
+                logs.follow(verdict.snapshot.next_attempt)
             followed.attempts += 1
             followed.seen = False
             followed.last = None
@@ -510,6 +564,48 @@ def status_command(
     else:
         console.out.write(status_text(found, cluster.pods_of(execution), console.now()))
     return EXIT_OK
+
+
+# -- logs ---------------------------------------------------------------------------------------
+
+
+def logs_command(
+    cluster: Cluster,
+    execution: str,
+    *,
+    follow: bool,
+    options: LogOptions,
+    console: Console,
+) -> int:
+    """Print the logs of a run's pods: those there are now, or with `follow` every line as
+    it comes until the run has ended (its end goes to stderr)."""
+    found = cluster.get_execution(execution)
+    snapshot = Snapshot.of(found)
+    logs = _FollowedLogs(cluster, options, console)
+    if not follow or snapshot.finished:
+        pods = cluster.pods_of(execution)
+        check_container(pods, options.container, execution)
+        sources = readable(pods, options.container)
+        if not sources:
+            raise PluginError(no_log(execution, snapshot.phase, len(pods)))
+        cluster.read_logs(sources, options, logs.line)
+        return EXIT_OK
+    logs.follow(execution)
+    while True:
+        try:
+            current = cluster.current_execution(execution)
+        except TransientError:
+            pass
+        else:
+            if current is None:
+                logs.end(execution)
+                raise PluginError(f"execution {execution} was deleted before it finished")
+            snapshot = Snapshot.of(current)
+            if snapshot.finished:
+                logs.end(execution)
+                console.warn(final_line(execution, snapshot))
+                return EXIT_OK
+        _wait_for_change(cluster, FOLLOW_LOOK, console)
 
 
 # -- next -----------------------------------------------------------------------------------------

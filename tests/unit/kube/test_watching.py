@@ -131,6 +131,7 @@ class FakeStreams:
         *,
         resource_version: str,
         fields: str | None = None,
+        labels: str | None = None,
         seconds: int = 300,
     ) -> AsyncIterator[tuple[str, Body]]:
         assert (resource, namespace, fields) == (EXECUTIONS, "ns", "metadata.name=x")
