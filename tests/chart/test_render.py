@@ -268,3 +268,22 @@ def test_watching_namespaces_grants_no_cluster_wide_writes(render: Render) -> No
 def test_runs_are_armed_ahead_only_when_asked(render: Render) -> None:
     assert not [a for a in container(render())["args"] if "arm-ahead" in a]
     assert "--arm-ahead-seconds=30" in container(render("armAheadSeconds=30"))["args"]
+
+
+def pod_reads(docs: Docs, role: str) -> set[tuple[str, str]]:
+    """(resource, verb) of the core-group rules of ClusterRole `role`."""
+    rules = one(docs, "ClusterRole", role)["rules"]
+    return {(res, verb) for r in rules if r["apiGroups"] == [""] for res in r["resources"]
+            for verb in r["verbs"]}  # fmt: skip
+
+
+@pytest.mark.parametrize("role", ["rerunnable-viewer", "rerunnable-runner", "rerunnable-editor"])
+def test_the_user_roles_read_pod_logs_unless_told_not_to(render: Render, role: str) -> None:
+    # kubectl rerun logs: list and watch a run's pods, get their logs; nothing more.
+    assert pod_reads(render(), role) == {
+        ("pods", "get"),
+        ("pods", "list"),
+        ("pods", "watch"),
+        ("pods/log", "get"),
+    }
+    assert pod_reads(render("userRoles.podLogs=false"), role) == set()

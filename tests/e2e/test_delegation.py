@@ -916,6 +916,19 @@ def test_a_runner_cancels_a_run_and_a_viewer_may_not(delegation: Delegation, kub
     assert "once set, it is never changed or removed" in withdrawn
 
 
+def test_the_user_roles_read_the_pods_and_logs_of_runs(delegation: Delegation) -> None:
+    """kubectl rerun logs lists and watches a run's pods and gets their logs."""
+
+    def can(user: str, verb: str, resource: str) -> str:
+        return delegation.kubectl(user, "auth", "can-i", verb, resource).stdout.strip()
+
+    for user in (VIEWER, RUNNER, EDITOR):
+        for verb, resource in (("list", "pods"), ("watch", "pods"), ("get", "pods/log")):
+            assert can(user, verb, resource) == "yes", (user, verb, resource)
+        assert can(user, "delete", "pods") == "no"
+        assert can(user, "create", "pods/exec") == "no"
+
+
 # (id, kubectl arguments on an Execution, what the refusal says)
 EXECUTION_CHANGES = [
     ("a label", ["label", "{rjex}", "mine=yes"], "this request also changes labels"),

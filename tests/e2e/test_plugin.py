@@ -38,25 +38,28 @@ LONG = "600s"  # a run that stays Running for the whole test
 VENV_BIN = Path(sys.executable).parent
 
 
+def rerun_command(cluster: Cluster, namespace: str, *args: str) -> list[str]:
+    """`kubectl rerun ARGS --kubeconfig ... -n NAMESPACE`, as a user types it."""
+    kubeconfig = ["--kubeconfig", str(cluster.kubeconfig), "-n", namespace]
+    return [str(cluster.bin_dir / "kubectl"), "rerun", *args, *kubeconfig]
+
+
+def rerun_env() -> dict[str, str]:
+    """The environment kubectl finds the plugin in: the venv's bin first on PATH."""
+    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env.pop("KUBECONFIG", None)
+    return env
+
+
 def rerun(
     cluster: Cluster, namespace: str, *args: str, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    """`kubectl rerun ARGS --kubeconfig ... -n NAMESPACE`, as a user types it."""
-    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    env.pop("KUBECONFIG", None)
+    """Run `kubectl rerun ARGS` (rerun_command) to its end."""
     return subprocess.run(
-        [
-            str(cluster.bin_dir / "kubectl"),
-            "rerun",
-            *args,
-            "--kubeconfig",
-            str(cluster.kubeconfig),
-            "-n",
-            namespace,
-        ],
+        rerun_command(cluster, namespace, *args),
         capture_output=True,
         text=True,
-        env=env,
+        env=rerun_env(),
         timeout=timeout,
         check=False,
     )

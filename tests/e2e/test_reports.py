@@ -8,15 +8,12 @@ POSTs. Everything is checked on the Execution, as `kubectl get` shows it.
 
 import http.client
 import json
-import os
 import ssl
 import subprocess
-import sys
 import threading
 import time
 import urllib.parse
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,11 +34,11 @@ from tests.e2e.rjobs import (
     rjob_body,
     wait_phase,
 )
+from tests.e2e.test_plugin import rerun, rerun_command, rerun_env
 from tests.e2e.waiting import wait_until
 from tests.e2e.workload import RunPod, mint_token, post, run_pod
 
 STEPS = [{"name": "fetch"}, {"name": "load"}, {"name": "verify"}]
-VENV_BIN = Path(sys.executable).parent
 LONG = "600s"  # a pod that keeps running while the test reports
 
 
@@ -432,11 +429,9 @@ def test_kubectl_rerun_shows_the_run_live_and_one_run_whole(
     kube: Client, cluster: Cluster, namespace: str, reporting: OperatorProcess
 ) -> None:
     create_rjob(kube, namespace, "etl", duration="15s", reporting={"enabled": True}, steps=STEPS)
-    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    command = [str(cluster.bin_dir / "kubectl"), "rerun", "run", "etl", "--token", "t1", "--wait"]
-    command += ["--kubeconfig", str(cluster.kubeconfig), "-n", namespace]
+    command = rerun_command(cluster, namespace, "run", "etl", "--token", "t1", "--wait")
     following = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=rerun_env()
     )
     try:
         name = manual_name("etl", "t1")
@@ -469,9 +464,8 @@ def test_kubectl_rerun_shows_the_run_live_and_one_run_whole(
     assert f"Execution {name} Succeeded" in out
     assert "result:\n  location: s3://backups/1" in out
 
-    status_command = [str(cluster.bin_dir / "kubectl"), "rerun", "status", name]
-    status_command += ["--kubeconfig", str(cluster.kubeconfig), "-n", namespace]
-    shown = subprocess.run(status_command, capture_output=True, text=True, env=env, check=True)
+    shown = rerun(cluster, namespace, "status", name)
+    assert shown.returncode == 0, shown.stderr
     print(shown.stdout)
     assert f"execution.rerunnable.dev/{name}" in shown.stdout
     assert "phase:     Succeeded" in shown.stdout
