@@ -244,62 +244,61 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-def test_run_logs_follows_each_container_as_it_starts_and_drains_at_the_end() -> None:
-    async def scenario() -> tuple[list[str], list[str], list[tuple[str, Mapping[str, str]]]]:
-        api = FakeLogs([pod("run-1-a", containers={"main": WAITING}, version="9")])
-        lines: list[str] = []
-        troubles: list[str] = []
-        logs = RunLogs(
+class Followed:
+    """RunLogs of run-1 on `api`, with what it handed on: each line as
+    `RESTARTS:LINE-AS-PRINTED`, and each trouble."""
+
+    def __init__(self, api: FakeLogs, options: LogOptions) -> None:
+        self.api = api
+        self.lines: list[str] = []
+        self.troubles: list[str] = []
+        self.logs = RunLogs(
             cast(Transport, api),
             "ns",
             "run-1",
-            LogOptions(prefix=True),
-            line=lambda source, line: lines.append(
-                print_line(source, line, LogOptions(prefix=True))
+            options,
+            line=lambda source, line: self.lines.append(
+                f"{source.restarts}:{print_line(source, line, options)}"
             ),
-            trouble=troubles.append,
+            trouble=self.troubles.append,
         )
-        await logs.start()
+
+
+def test_run_logs_follows_each_container_as_it_starts_and_drains_at_the_end() -> None:
+    async def scenario() -> Followed:
+        api = FakeLogs([pod("run-1-a", containers={"main": WAITING}, version="9")])
+        followed = Followed(api, LogOptions(prefix=True))
+        await followed.logs.start()
         await settle()
         assert api.opened == []  # not started: no log yet
         api.events.put_nowait(("MODIFIED", pod("run-1-a", version="11")))
         await settle()
         api.log("run-1-a").put_nowait(b"first")
         await settle()
-        assert lines == ["[pod/run-1-a/main] first"]
-        api.events.put_nowait(
-            ("MODIFIED", pod("run-1-a", version="12"))
-        )  # same start: no new stream
+        assert followed.lines == ["0:[pod/run-1-a/main] first"]
+        # The same start of the container again: no new stream.
+        api.events.put_nowait(("MODIFIED", pod("run-1-a", version="12")))
         api.log("run-1-a").put_nowait(None)  # its container exited
         # The Job's second pod; the watch has not told of it when the run ends.
         api.pods["run-1-b"] = pod("run-1-b", created="2026-11-22T08:01:00Z", version="13")
         api.log("run-1-b").put_nowait(b"second")
-        await logs.finish(grace=0.05)  # run-1-b's log never ends: cut after the grace
-        return lines, troubles, api.opened
+        await followed.logs.finish(grace=0.05)  # run-1-b's log never ends: cut after the grace
+        return followed
 
-    lines, troubles, opened = asyncio.run(scenario())
-    assert lines == ["[pod/run-1-a/main] first", "[pod/run-1-b/main] second"]
-    assert troubles == []
-    assert opened == [
+    followed = asyncio.run(scenario())
+    assert followed.lines == ["0:[pod/run-1-a/main] first", "0:[pod/run-1-b/main] second"]
+    assert followed.troubles == []
+    assert followed.api.opened == [
         ("run-1-a", {"container": "main", "follow": "true"}),
         ("run-1-b", {"container": "main", "follow": "true"}),
     ]
 
 
 def test_run_logs_a_restarted_container_gets_a_new_stream_and_a_refused_one_is_told() -> None:
-    async def scenario() -> tuple[list[str], list[str], int]:
+    async def scenario() -> Followed:
         api = FakeLogs([pod("run-1-a")])
-        lines: list[str] = []
-        troubles: list[str] = []
-        logs = RunLogs(
-            cast(Transport, api),
-            "ns",
-            "run-1",
-            LogOptions(),
-            line=lambda source, line: lines.append(f"{source.restarts}:{line.decode()}"),
-            trouble=troubles.append,
-        )
-        await logs.start()
+        followed = Followed(api, LogOptions())
+        await followed.logs.start()
         await settle()
         api.log("run-1-a").put_nowait(b"try 1")
         api.log("run-1-a").put_nowait(None)
@@ -309,30 +308,22 @@ def test_run_logs_a_restarted_container_gets_a_new_stream_and_a_refused_one_is_t
         api.log("run-1-a").put_nowait(b"try 2")
         api.log("run-1-a").put_nowait(KubeError(403, "Forbidden", 'cannot get resource "pods/log"'))
         await settle()
-        await logs.finish(grace=0.05)
-        return lines, troubles, len(api.opened)
+        await followed.logs.finish(grace=0.05)
+        return followed
 
-    lines, troubles, opened = asyncio.run(scenario())
-    assert lines == ["0:try 1", "1:try 2"]
-    assert opened == 2
-    assert troubles == ['the log of pod/run-1-a/main: cannot get resource "pods/log"']
+    followed = asyncio.run(scenario())
+    assert followed.lines == ["0:try 1", "1:try 2"]
+    assert len(followed.api.opened) == 2
+    assert followed.troubles == ['the log of pod/run-1-a/main: cannot get resource "pods/log"']
 
 
 def test_run_logs_refuses_a_container_the_pods_do_not_have() -> None:
     async def scenario() -> None:
-        api = FakeLogs([pod("run-1-a")])
-        logs = RunLogs(
-            cast(Transport, api),
-            "ns",
-            "run-1",
-            LogOptions(container="sidecar"),
-            line=lambda source, line: None,
-            trouble=lambda text: None,
-        )
+        followed = Followed(FakeLogs([pod("run-1-a")]), LogOptions(container="sidecar"))
         try:
-            await logs.start()
+            await followed.logs.start()
         finally:
-            await logs.stop()
+            await followed.logs.stop()
 
     with pytest.raises(PluginError, match="no container 'sidecar'"):
         asyncio.run(scenario())
