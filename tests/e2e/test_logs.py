@@ -90,23 +90,23 @@ def test_logs_follow_prints_each_line_as_the_workload_writes_it(
     wait_phase(kube, namespace, name, "Running")
     write_log(played, "loading")
 
-    following = subprocess.Popen(
+    with subprocess.Popen(
         rerun_command(cluster, namespace, "logs", name, "-f"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=rerun_env(),
-    )
-    try:
-        lines = Lines(following)
-        lines.wait_for("loading")
-        write_log(played, "loaded 3 rows")  # while it follows: printed as it comes
-        lines.wait_for("loaded 3 rows")
-        cancelled = rerun(cluster, namespace, "cancel", name)
-        assert cancelled.returncode == 0, explain(cancelled)
-        code, err = lines.end()
-    finally:
-        following.kill()
+    ) as following:
+        try:
+            lines = Lines(following)
+            lines.wait_for("loading")
+            write_log(played, "loaded 3 rows")  # while it follows: printed as it comes
+            lines.wait_for("loaded 3 rows")
+            cancelled = rerun(cluster, namespace, "cancel", name)
+            assert cancelled.returncode == 0, explain(cancelled)
+            code, err = lines.end()
+        finally:
+            following.kill()
     assert code == 0, err
     assert lines.seen == ["loading", "loaded 3 rows"]
     assert f"Execution {name} Interrupted" in err
