@@ -4,7 +4,7 @@
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin=$("$repo/hack/k8s-bin.sh")
-export PATH="$bin:$PATH" KUBECONFIG="$repo/.cluster/kubeconfig"
+export PATH="$bin:$repo/.venv/bin:$PATH" KUBECONFIG="$repo/.cluster/kubeconfig"
 ns=demo
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -20,6 +20,25 @@ say "RerunnableJobs from examples/ in namespace $ns"
 kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 kubectl -n "$ns" apply -f "$repo/examples/"
 
+say "Pod logs: kwok plays .cluster/demo-logs/vacuum.log as the log of the pods in $ns"
+mkdir -p "$repo/.cluster/demo-logs"
+logfile="$repo/.cluster/demo-logs/vacuum.log"
+: >"$logfile"
+for line in "vacuum: 14 tables, 2.1 GiB" "analyze: statistics updated" "done in 2.8s"; do
+  printf '%s stdout F %s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)" "$line" >>"$logfile"
+done
+kubectl apply -f - <<YAML
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterLogs
+metadata:
+  name: demo-logs
+spec:
+  selector:
+    matchNamespaces: [$ns]
+  logs:
+    - logsFile: $logfile
+YAML
+
 say "A manual run: kubectl annotate rjob/db-maintenance rerunnable.dev/run=demo-\$(date +%s)"
 token="demo-$(date +%s)"
 kubectl -n "$ns" annotate rjob/db-maintenance "rerunnable.dev/run=$token" --overwrite
@@ -28,6 +47,9 @@ echo "its Execution (and Job) is named $execution"
 kubectl -n "$ns" wait "execution/$execution" --for=create --timeout=60s >/dev/null
 kubectl -n "$ns" wait "execution/$execution" --for=jsonpath='{.status.phase}'=Succeeded \
   --timeout=120s
+
+say "kubectl rerun logs $execution"
+kubectl rerun logs "$execution" -n "$ns" --prefix
 
 say "kubectl get rjob,rjex"
 kubectl -n "$ns" get rjob,rjex
@@ -42,5 +64,6 @@ minute-report runs every minute, failing-export fails every two minutes.
   export KUBECONFIG=$KUBECONFIG PATH=$bin:\$PATH
   kubectl -n $ns get rjob,rjex -w
   kubectl -n $ns annotate rjob/db-maintenance rerunnable.dev/run=again --overwrite
+  kubectl rerun run db-maintenance -n $ns --wait --logs    # PATH=.venv/bin:\$PATH
 Stop everything with: make cluster-down
 TXT
