@@ -82,11 +82,15 @@ test-packaging: venv ## The krew plugin: this machine's archive and manifest bui
 	$(BIN)/pytest tests/packaging
 
 .PHONY: test-e2e
-test-e2e: venv ## End-to-end tests on the local cluster (started if needed)
-	$(BIN)/pytest tests/e2e
+test-e2e: venv ## End-to-end tests on the local cluster (started if needed), but the slow ones
+	$(BIN)/pytest tests/e2e -m "not slow"
+
+.PHONY: test-slow
+test-slow: venv ## The end-to-end scenarios of a minute or more (marked slow; CI runs them after make test)
+	$(BIN)/pytest tests/e2e -m slow
 
 .PHONY: test
-test: lint typecheck test-unit test-chart test-packaging test-e2e ## Everything CI runs: lint, types, unit, chart, packaging and e2e tests
+test: lint typecheck test-unit test-chart test-packaging test-e2e ## Lint, types, unit, chart, packaging and e2e tests (CI adds make test-slow)
 
 .PHONY: bench
 bench: venv ## Benchmark against CronJob on its own cluster (not in `make test`; BENCH_ARGS=--help)

@@ -145,6 +145,7 @@ def test_suspending_removes_the_armed_run_and_resuming_arms_again(
     wait_armed(kube, namespace)
 
 
+@pytest.mark.slow
 def test_a_crash_right_after_arming_runs_the_slot_once(
     kube: Client, namespace: str, arming: OperatorProcess
 ) -> None:
@@ -160,6 +161,7 @@ def test_a_crash_right_after_arming_runs_the_slot_once(
     assert [j for j in jobs(kube, namespace) if j == name] == [name]
 
 
+@pytest.mark.slow
 def test_a_standby_runs_the_slot_its_dead_leader_armed_once(
     kube: Client, namespace: str, arming: OperatorProcess, standby: OperatorProcess
 ) -> None:

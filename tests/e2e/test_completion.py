@@ -56,7 +56,17 @@ def candidates(result: subprocess.CompletedProcess[str]) -> tuple[list[str], str
 def test_kubectl_completes_the_commands(cluster: Cluster) -> None:
     result = complete(cluster, "")
     words, directive = candidates(result)
-    assert words == ["run", "cancel", "history", "status", "next", "suspend", "resume", "backfill"]
+    assert words == [
+        "run",
+        "cancel",
+        "history",
+        "status",
+        "logs",
+        "next",
+        "suspend",
+        "resume",
+        "backfill",
+    ]
     assert directive == NO_FILE_COMP
     assert "run\tstart a manual run of a RerunnableJob now" in result.stdout.splitlines()
     assert candidates(complete(cluster, "run", "-o", "")) == (["name", "json", "yaml"], ":4")

@@ -3,6 +3,7 @@
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from lightkube import Client
 from lightkube.core.exceptions import ApiError
 from lightkube.resources.coordination_v1 import Lease
@@ -36,6 +37,7 @@ def events_by(kube: Client, namespace: str, instance: str) -> list[Event]:
     return [e for e in kube.list(Event, namespace=namespace) if e.reportingInstance == instance]
 
 
+@pytest.mark.slow
 def test_standby_takes_over_from_a_killed_leader_without_losing_or_doubling_runs(
     kube: Client, namespace: str, operator: OperatorProcess, standby: OperatorProcess
 ) -> None:

@@ -247,6 +247,7 @@ def test_an_outage_shorter_than_the_renew_deadline_keeps_the_leader(
 # -- API server down for minutes ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_minutes_without_the_api_server_then_every_token_runs_once(
     kube: Client,
     cluster: Cluster,

@@ -81,6 +81,7 @@ def test_a_scheduled_run_starts_in_its_slot(
     assert parse(status["nextScheduleTime"]) <= slot + timedelta(minutes=2)
 
 
+@pytest.mark.slow
 def test_suspend_and_suspend_until(kube: Client, namespace: str, operator: OperatorProcess) -> None:
     now = datetime.now(UTC)
     covered = next_minute(now + timedelta(seconds=5))  # the slot suspendUntil covers

@@ -4,6 +4,7 @@ and startTime, and the refusal of a window that ends before it starts."""
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from lightkube import Client
 
 from rerunnable.api.v1alpha1 import rfc3339
@@ -29,6 +30,7 @@ def suspended(kube: Client, namespace: str, name: str) -> tuple[str, str] | None
     return (found["status"], found["reason"]) if found else None
 
 
+@pytest.mark.slow
 def test_failures_in_a_row_and_max_runs_stop_the_schedule_and_resume_clears_it(
     cluster: Cluster, kube: Client, namespace: str, operator: OperatorProcess
 ) -> None:
