@@ -2,12 +2,11 @@
 
 import json
 import time
-import urllib.request
 
 from lightkube import Client
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.certs import free_port
+from tests.e2e.metrics import Series, sample, scrape
 from tests.e2e.operator import OperatorProcess
 from tests.e2e.rjobs import (
     RerunnableJobResource,
@@ -18,22 +17,9 @@ from tests.e2e.rjobs import (
 )
 from tests.e2e.waiting import wait_until
 
-Series = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
-
-def scrape_text(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        text: str = response.read().decode()
-    return text
-
-
-def scrape_series(port: int) -> Series:
-    """(name, labels) -> value, from the Prometheus text format."""
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(scrape_text(port))
-        for sample in family.samples
-    }
+def metrics_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}/metrics"
 
 
 def of_job(series: Series, namespace: str, rjob: str) -> dict[str, float]:
@@ -44,17 +30,6 @@ def of_job(series: Series, namespace: str, rjob: str) -> dict[str, float]:
         if tags.get("namespace") == namespace and tags.get("rerunnablejob") == rjob:
             found[name + (f"{{{tags['phase']}}}" if "phase" in tags else "")] = value
     return found
-
-
-def scrape(port: int) -> dict[str, float]:
-    """`name{labels}` -> value, from the Prometheus text format."""
-    text = scrape_text(port)
-    samples = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            samples[name] = float(value)
-    return samples
 
 
 def test_metrics_count_runs_by_trigger_and_phase(
@@ -71,23 +46,26 @@ def test_metrics_count_runs_by_trigger_and_phase(
     wait_phase(kube, namespace, manual_name("counted", "a"), "Succeeded")
     wait_phase(kube, namespace, manual_name("broken", "b"), "Failed")
 
-    def counted() -> dict[str, float] | None:
-        found = scrape(port)
-        ended = [f'rerunnable_runs_finished_total{{phase="{p}"}}' for p in ("Succeeded", "Failed")]
+    finished = "rerunnable_runs_finished_total"
+
+    def counted() -> Series | None:
+        found = scrape(metrics_url(port))
         # Every phase's series exists from the start, at 0.
-        return found if all(found.get(e, 0) >= 1 for e in ended) else None
+        ended = [sample(found, finished, phase=phase) for phase in ("Succeeded", "Failed")]
+        return found if all(count >= 1 for count in ended) else None
 
     samples = wait_until(counted, timeout=30, what="the finished runs to be counted")
-    assert samples['rerunnable_runs_started_total{trigger="Manual"}'] == 2
-    assert samples['rerunnable_runs_finished_total{phase="Succeeded"}'] == 1
-    assert samples['rerunnable_runs_finished_total{phase="Failed"}'] == 1
-    assert samples["rerunnable_leader"] == 1
-    assert samples["rerunnable_active_executions"] == 0
-    assert samples["rerunnable_reconcile_duration_seconds_count"] > 0
+    assert sample(samples, "rerunnable_runs_started_total", trigger="Manual") == 2
+    assert sample(samples, finished, phase="Succeeded") == 1
+    assert sample(samples, finished, phase="Failed") == 1
+    assert sample(samples, "rerunnable_leader") == 1
+    assert ("rerunnable_active_executions", frozenset()) in samples
+    assert sample(samples, "rerunnable_active_executions") == 0
+    assert sample(samples, "rerunnable_reconcile_duration_seconds_count") > 0
     # Every request is counted by what it wrote: two runs, two Jobs and two Executions made.
-    made = 'rerunnable_api_requests_total{{code="201",method="POST",resource="{}"}}'
-    assert samples[made.format("jobs")] == 2
-    assert samples[made.format("executions")] == 2
+    for resource in ("jobs", "executions"):
+        made = {"code": "201", "method": "POST", "resource": resource}
+        assert sample(samples, "rerunnable_api_requests_total", **made) == 2
 
     # --log-format json: every line a JSON object with the fields log pipelines index.
     lines = [line for line in operator.log_path.read_text().splitlines() if line.strip()]
@@ -118,7 +96,7 @@ def test_each_job_has_its_state_series_until_it_is_deleted(
 
     def settled() -> Series | None:
         # Both runs ended and the statuses say so (the series follow the status).
-        found = scrape_series(port)
+        found = scrape(metrics_url(port))
         nightly = of_job(found, namespace, "nightly")
         broken = of_job(found, namespace, "broken")
         done = (
@@ -179,7 +157,7 @@ def test_each_job_has_its_state_series_until_it_is_deleted(
     kube.delete(RerunnableJobResource, "nightly", namespace=namespace)
 
     def gone() -> Series | None:
-        found = scrape_series(port)
+        found = scrape(metrics_url(port))
         return found if not of_job(found, namespace, "nightly") else None
 
     found = wait_until(gone, timeout=60, what="the deleted job's series to go")

@@ -22,6 +22,7 @@ from lightkube.resources.batch_v1 import Job
 
 from tests.e2e.certs import Certs, free_port, make_certs
 from tests.e2e.cluster import Cluster
+from tests.e2e.metrics import sample, scrape
 from tests.e2e.operator import OperatorProcess
 from tests.e2e.rjobs import (
     RerunnableJobResource,
@@ -344,15 +345,6 @@ def test_without_a_channel_a_pod_leaves_its_result_in_its_termination_message(
     assert status["report"]["message"] == "done"
 
 
-def metric(url: str, name: str) -> float:
-    """One sample of the operator's /metrics (0 if absent)."""
-    with urllib.request.urlopen(url, timeout=10) as response:
-        for line in response.read().decode().splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-    return 0.0
-
-
 class Reporter:
     """One run's pod reporting at a steady pace over one kept-alive HTTPS connection."""
 
@@ -396,7 +388,7 @@ def test_fifty_runs_reporting_five_times_a_second_lose_no_last_value_and_writes_
     names = [manual_name(f"load-{i:02d}", "t1") for i in range(runs)]
     pods = [run_pod(kube, namespace, n, timeout=180) for n in names]
     reporters = [Reporter(p, mint_token(cluster, namespace, p.name, p.uid)) for p in pods]
-    writes_before = metric(metrics_url, "rerunnable_report_status_writes_total")
+    writes_before = sample(scrape(metrics_url), "rerunnable_report_status_writes_total")
 
     threads = [threading.Thread(target=r.run, args=(rounds, every)) for r in reporters]
     started = time.monotonic()
@@ -416,7 +408,7 @@ def test_fifty_runs_reporting_five_times_a_second_lose_no_last_value_and_writes_
 
     wait_until(all_last, timeout=60, what="every run's last report in its status")
     accepted = sum(r.codes.count(204) for r in reporters)
-    writes = metric(metrics_url, "rerunnable_report_status_writes_total") - writes_before
+    writes = sample(scrape(metrics_url), "rerunnable_report_status_writes_total") - writes_before
     print(
         f"{runs} runs x {rounds} reports in {took:.1f}s: {accepted} accepted, "
         f"{writes:.0f} status writes ({writes / accepted:.2f} per report)"
