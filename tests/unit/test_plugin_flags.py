@@ -655,3 +655,20 @@ def test_history_name_of_no_runs_prints_nothing(store: StoreCluster) -> None:
     code, out, err = run_main(["history", "job", "-o", "name"])
     assert (code, out) == (0, "")
     assert "No Executions of rerunnablejob/job" in err
+
+
+def test_status_says_when_the_pods_cannot_be_read_and_logs_fails_on_it(
+    store: StoreCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    why = 'cannot list the pods of execution job-m0: pods is forbidden: User "vera" cannot list'
+
+    def forbidden(execution: str) -> list[dict[str, Any]]:
+        raise PluginError(why)
+
+    monkeypatch.setattr(store, "pods_of", forbidden)
+    code, out, err = run_main(["status", "job-m0"])
+    assert code == 0
+    assert "Succeeded" in out  # the run is shown all the same
+    assert err == f"warning: {why}\n"
+    code, out, err = run_main(["logs", "job-m0"])
+    assert (code, out, err) == (1, "", f"error: {why}\n")

@@ -70,7 +70,8 @@ class Cluster:
         return found
 
     def pods_of(self, execution: str) -> list[Body]:
-        """The pods of an Execution's Job (by its label); [] if they cannot be read."""
+        """The pods of an Execution's Job (by its label). PluginError if they cannot be
+        read (403: no list on pods), saying why."""
         raise NotImplementedError
 
     def patch_rjob(self, name: str, patch: Mapping[str, Any]) -> Body:
@@ -290,8 +291,10 @@ class ApiCluster(Cluster):
 
         try:
             return self._call(listed())
-        except KubeError:
-            return []
+        except KubeError as e:
+            raise PluginError(
+                f"cannot list the pods of execution {execution}: {e.message}"
+            ) from None
 
     def patch_rjob(self, name: str, patch: Mapping[str, Any]) -> Body:
         try:

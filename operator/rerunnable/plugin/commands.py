@@ -562,7 +562,15 @@ def status_command(
     if output:
         console.out.write(formatted(found, output))
     else:
-        console.out.write(status_text(found, cluster.pods_of(execution), console.now()))
+        try:
+            pods = cluster.pods_of(execution)
+        except PluginError as e:
+            pods, unread = [], e.message
+        else:
+            unread = None
+        console.out.write(status_text(found, pods, console.now()))
+        if unread is not None:
+            console.warn(f"warning: {unread}")
     return EXIT_OK
 
 
