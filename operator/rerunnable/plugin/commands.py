@@ -562,12 +562,11 @@ def status_command(
     if output:
         console.out.write(formatted(found, output))
     else:
+        unread: str | None = None
         try:
             pods = cluster.pods_of(execution)
         except PluginError as e:
             pods, unread = [], e.message
-        else:
-            unread = None
         console.out.write(status_text(found, pods, console.now()))
         if unread is not None:
             console.warn(f"warning: {unread}")
