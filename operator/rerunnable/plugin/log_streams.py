@@ -22,6 +22,7 @@ from rerunnable.kube.errors import KubeError
 from rerunnable.kube.resources import PODS
 from rerunnable.kube.transport import Transport
 from rerunnable.kube.watching import Watched
+from rerunnable.plugin.errors import PluginError
 from rerunnable.plugin.pod_logs import LogOptions, Source, check_container, log_query, readable
 
 __all__ = ["Line", "RunLogs", "Trouble", "read_logs"]
@@ -76,7 +77,11 @@ class RunLogs:
     async def start(self) -> None:
         """Read the run's pods (its error is raised), stream the logs there are, and follow."""
         await self._pods.start()
-        check_container(self._pods.objects.values(), self._options.container, self._execution)
+        try:
+            check_container(self._pods.objects.values(), self._options.container, self._execution)
+        except PluginError:
+            await self._pods.stop()
+            raise
         self._open(self._pods.objects.values())
 
     async def finish(self, grace: float) -> None:
