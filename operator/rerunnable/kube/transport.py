@@ -175,7 +175,7 @@ class Transport:
         if labels:
             params["labelSelector"] = labels
         path = resource.path(namespace)
-        async for line in self.stream(path, params, label="WATCH", accept=JSON):
+        async for line in self.stream(path, params, logged_as="WATCH", accept=JSON):
             if line.strip():
                 yield self._event(line, resource)
 
@@ -184,12 +184,12 @@ class Transport:
         path: str,
         params: Mapping[str, str],
         *,
-        label: str = "GET",
+        logged_as: str = "GET",
         accept: str = ANY,
     ) -> AsyncIterator[bytes]:
         """The lines of an answer that streams (a WATCH's events, a container's log), each
-        without its newline, as they come; the last one also without one. `label`: the
-        method `Answered` is told.
+        without its newline, as they come; the last one also without one. `logged_as`:
+        the method `Answered` is told.
 
         A refused request raises its error; a lost connection, `UnavailableError`. The
         request timeout limits the wait for the answer's headers, not the stream.
@@ -207,9 +207,9 @@ class Transport:
                         timeout=aiohttp.ClientTimeout(),  # no limit on the stream
                     )
             except (aiohttp.ClientError, TimeoutError) as e:
-                self._answered(label, path, NO_ANSWER)
+                self._answered(logged_as, path, NO_ANSWER)
                 raise unavailable(e) from e
-            self._answered(label, path, response.status)
+            self._answered(logged_as, path, response.status)
             try:
                 if response.status == 401 and attempt == 1:
                     credential = await self.credentials.refresh(credential)
