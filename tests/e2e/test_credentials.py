@@ -19,9 +19,9 @@ from lightkube import Client
 from tests.e2e.cluster import Cluster
 from tests.e2e.operator import OperatorProcess
 from tests.e2e.rjobs import create_rjob, manual_name, wait_phase
+from tests.e2e.test_plugin import VENV_BIN, rerun_env
 from tests.e2e.waiting import wait_until
 
-VENV_BIN = Path(sys.executable).parent
 PLUGIN = Path(__file__).with_name("exec_credential.py")
 EXPIRES = 20  # seconds an ExecCredential lasts: the operator must run the plugin again
 
@@ -91,16 +91,11 @@ def split_kubeconfig(cluster: Cluster, folder: Path) -> str:
 
 def rerun_with(kubeconfig: str, namespace: str, *args: str) -> subprocess.CompletedProcess[str]:
     """`kubectl rerun ARGS -n NAMESPACE` with KUBECONFIG set, as a user's shell has it."""
-    env = {
-        **os.environ,
-        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        "KUBECONFIG": kubeconfig,
-    }
     return subprocess.run(
         [str(VENV_BIN / "kubectl-rerun"), *args, "-n", namespace],
         capture_output=True,
         text=True,
-        env=env,
+        env={**rerun_env(), "KUBECONFIG": kubeconfig},
         timeout=180,
         check=False,
     )
