@@ -61,9 +61,9 @@ cat <<TXT
 
 The operator keeps running in the background (log: .cluster/operator.log):
 minute-report runs every minute, failing-export fails every two minutes.
-  export KUBECONFIG=$KUBECONFIG PATH=$bin:\$PATH
+  export KUBECONFIG=$KUBECONFIG PATH=$bin:$repo/.venv/bin:\$PATH
   kubectl -n $ns get rjob,rjex -w
   kubectl -n $ns annotate rjob/db-maintenance rerunnable.dev/run=again --overwrite
-  kubectl rerun run db-maintenance -n $ns --wait --logs    # PATH=.venv/bin:\$PATH
+  kubectl rerun run db-maintenance -n $ns --wait --logs
 Stop everything with: make cluster-down
 TXT
